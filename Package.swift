@@ -1,0 +1,176 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "meridian",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "meridian", targets: ["meridian"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+    ],
+    targets: [
+        /// librdkafka from Debian's `librdkafka-dev`, including the mock cluster API.
+        .systemLibrary(
+            name: "CRDKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        /// The domain core: events, envelopes, validation, admission, ports. No I/O imports.
+        .target(
+            name: "MeridianCore",
+            dependencies: [
+                .product(name: "DequeModule", package: "swift-collections")
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// The embedded, durable event log on SQLite (the default adapter of the event log port).
+        .target(
+            name: "MeridianEventLog",
+            dependencies: [
+                "MeridianCore",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// Kafka adapter of the event log port: a Swift wrapper over librdkafka.
+        .target(
+            name: "MeridianKafka",
+            dependencies: [
+                "MeridianCore",
+                "CRDKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// HTTP pieces every role shares: problem details, request ids, HTTP metrics.
+        .target(
+            name: "MeridianHTTP",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// The ingestor role: `POST /events` over HTTP into the event log.
+        .target(
+            name: "MeridianIngest",
+            dependencies: [
+                "MeridianCore",
+                "MeridianHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// Assembly: configuration, one build function per role, the service group.
+        .target(
+            name: "MeridianApp",
+            dependencies: [
+                "MeridianCore",
+                "MeridianEventLog",
+                "MeridianHTTP",
+                "MeridianKafka",
+                "MeridianIngest",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// The built-in load generator behind `meridian bench`.
+        .target(
+            name: "MeridianBench",
+            dependencies: [
+                "MeridianCore",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "meridian",
+            dependencies: [
+                "MeridianApp",
+                "MeridianBench",
+                "MeridianCore",
+                "MeridianEventLog",
+                "MeridianKafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianCoreTests",
+            dependencies: ["MeridianCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianEventLogTests",
+            dependencies: ["MeridianCore", "MeridianEventLog"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianKafkaTests",
+            dependencies: ["MeridianCore", "MeridianKafka", "CRDKafka"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianIngestTests",
+            dependencies: [
+                "MeridianCore",
+                "MeridianIngest",
+                "MeridianApp",
+                "MeridianEventLog",
+                "MeridianKafka",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianAppTests",
+            dependencies: [
+                "MeridianApp",
+                "MeridianCore",
+                "MeridianEventLog",
+                .product(name: "Configuration", package: "swift-configuration"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,72 @@
+import DequeModule
+
+/// Remembers recently seen event ids for a bounded time and count, to answer redeliveries as duplicates.
+///
+/// An id is *pending* from admission until its record is durable, then *done*. A failed publish
+/// forgets the id, so the client's retry is accepted.
+public struct DuplicateWindow: Sendable {
+    public enum Check: Sendable, Hashable {
+        /// Not seen: it is now pending.
+        case new
+        /// Seen and durable within the window.
+        case duplicate
+        /// Seen and still being published.
+        case inProgress
+    }
+
+    private enum State: Sendable { case pending, done }
+    private struct Entry: Sendable {
+        var state: State
+        var generation: UInt64
+    }
+
+    /// How long an id is remembered, in seconds.
+    public let window: Double
+    /// How many ids are remembered at most; the oldest are forgotten first.
+    public let capacity: Int
+    private var entries: [String: Entry] = [:]
+    private var order: Deque<(key: String, at: Double, generation: UInt64)> = []
+    private var nextGeneration: UInt64 = 0
+
+    public init(window: Double, capacity: Int) {
+        self.window = window
+        self.capacity = capacity
+    }
+
+    public var count: Int { entries.count }
+
+    /// Checks an id and, when new, marks it pending.
+    public mutating func begin(_ key: String, now: Double) -> Check {
+        expire(now: now)
+        if let entry = entries[key] {
+            return entry.state == .done ? .duplicate : .inProgress
+        }
+        guard capacity > 0 else { return .new }
+        while entries.count >= capacity, let oldest = order.popFirst() {
+            if entries[oldest.key]?.generation == oldest.generation { entries[oldest.key] = nil }
+        }
+        nextGeneration &+= 1
+        entries[key] = Entry(state: .pending, generation: nextGeneration)
+        order.append((key, now, nextGeneration))
+        return .new
+    }
+
+    /// Marks a pending id durable.
+    public mutating func complete(_ key: String) {
+        entries[key]?.state = .done
+    }
+
+    /// Forgets a pending id whose publish failed.
+    public mutating func abandon(_ key: String) {
+        if entries[key]?.state == .pending { entries[key] = nil }
+    }
+
+    private mutating func expire(now: Double) {
+        while let oldest = order.first, now - oldest.at > window {
+            order.removeFirst()
+            if entries[oldest.key]?.generation == oldest.generation, entries[oldest.key]?.state == .done {
+                entries[oldest.key] = nil
+            }
+        }
+    }
+}

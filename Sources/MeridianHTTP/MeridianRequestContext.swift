@@ -1,0 +1,24 @@
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The request context of every Meridian role: Hummingbird's core storage plus the peer address
+/// and the request id.
+public struct MeridianRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+    /// The request id: the client's `X-Request-ID` when it sent one, else generated.
+    public var requestID: String = ""
+    /// Largest body any route collects; routes apply their own, smaller limits.
+    public var maxUploadSize: Int { 64 * 1_048_576 }
+
+    public init(source: Source) {
+        self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
+    }
+
+    /// The peer's IP address, or `unknown`.
+    public var peerAddress: String {
+        remoteAddress?.ipAddress ?? "unknown"
+    }
+}

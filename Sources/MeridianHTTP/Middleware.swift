@@ -1,0 +1,117 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Metrics
+
+extension HTTPField.Name {
+    public static let requestID = Self("X-Request-ID")!
+    public static let apiKey = Self("X-API-Key")!
+}
+
+/// Gives every request an id (the client's `X-Request-ID`, else a new one), puts it in the logger's
+/// metadata and echoes it in the response.
+public struct RequestIDMiddleware: RouterMiddleware {
+    public typealias Context = MeridianRequestContext
+
+    public init() {}
+
+    public func handle(
+        _ request: Request,
+        context: MeridianRequestContext,
+        next: (Request, MeridianRequestContext) async throws -> Response
+    ) async throws -> Response {
+        var context = context
+        let supplied = request.headers[.requestID].flatMap { $0.count <= 128 && !$0.isEmpty ? $0 : nil }
+        context.requestID = supplied ?? UUID().uuidString.lowercased()
+        context.logger[metadataKey: "request_id"] = .string(context.requestID)
+        var response = try await next(request, context)
+        response.headers[.requestID] = context.requestID
+        return response
+    }
+}
+
+/// Turns every error into an RFC 9457 problem response, so no client sees a bare 500 or HTML.
+///
+/// Hummingbird's `HTTPError`s keep their status; anything else is a 500 whose details stay in the log.
+public struct ProblemMiddleware: RouterMiddleware {
+    public typealias Context = MeridianRequestContext
+
+    public init() {}
+
+    public func handle(
+        _ request: Request,
+        context: MeridianRequestContext,
+        next: (Request, MeridianRequestContext) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let problem as ProblemDetails {
+            return problem.response(requestID: context.requestID)
+        } catch let error as HTTPError {
+            let slug: String
+            let detail: String
+            switch error.status {
+            case .notFound:
+                slug = "not-found"
+                detail = "no route for \(request.method) \(request.uri.path)"
+            case .contentTooLarge:
+                slug = "too-large"
+                detail = "the request body is larger than allowed"
+            case .methodNotAllowed:
+                slug = "method-not-allowed"
+                detail = "\(request.method) is not allowed on \(request.uri.path)"
+            default:
+                slug = "http-error"
+                detail = error.body ?? error.status.reasonPhrase
+            }
+            return ProblemDetails(error.status, slug: slug, detail: detail).response(
+                requestID: context.requestID, extraHeaders: error.headers)
+        } catch {
+            context.logger.error("request failed", metadata: ["error": "\(error)"])
+            return ProblemDetails(.internalServerError, slug: "internal", detail: "an internal error occurred")
+                .response(requestID: context.requestID)
+        }
+    }
+}
+
+/// Records `meridian_http_requests_total{route, method, status}` and
+/// `meridian_http_request_duration_seconds{route, method}`.
+public struct HTTPMetricsMiddleware: RouterMiddleware {
+    public typealias Context = MeridianRequestContext
+    private let factory: any MetricsFactory
+
+    public init(factory: any MetricsFactory = MetricsSystem.factory) {
+        self.factory = factory
+    }
+
+    public func handle(
+        _ request: Request,
+        context: MeridianRequestContext,
+        next: (Request, MeridianRequestContext) async throws -> Response
+    ) async throws -> Response {
+        let start = ContinuousClock.now
+        let response = try await next(request, context)
+        let route = context.endpointPath ?? "unmatched"
+        let method = request.method.rawValue
+        Counter(
+            label: "meridian_http_requests_total",
+            dimensions: [("route", route), ("method", method), ("status", String(response.status.code))],
+            factory: factory
+        ).increment()
+        Metrics.Timer(
+            label: "meridian_http_request_duration_seconds",
+            dimensions: [("route", route), ("method", method)],
+            preferredDisplayUnit: .seconds,
+            factory: factory
+        ).recordNanoseconds(Int64(start.duration(to: .now).nanoseconds))
+        return response
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds.
+    public var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import MeridianCore
+import MeridianHTTP
+
+/// The ingest API: `POST /events` and `POST /events/batch`.
+public struct IngestController: Sendable {
+    public let ingestor: Ingestor
+
+    public init(ingestor: Ingestor) {
+        self.ingestor = ingestor
+    }
+
+    /// Adds the ingest routes, and 405 answers for other methods on them.
+    public func addRoutes(to router: Router<MeridianRequestContext>) {
+        router.post("/events") { request, context in try await self.single(request, context: context) }
+        router.post("/events/batch") { request, context in try await self.batch(request, context: context) }
+        for path in ["/events", "/events/batch"] {
+            for method: HTTPRequest.Method in [.get, .put, .delete, .patch] {
+                router.on(RouterPath(path), method: method) { request, _ -> Response in
+                    throw HTTPError(.methodNotAllowed, headers: [.allow: "POST"])
+                }
+            }
+        }
+    }
+
+    struct Accepted: Encodable {
+        var id: String?
+        var status: IngestOutcome.Status
+        var reason: String?
+    }
+
+    struct BatchResponse: Encodable {
+        struct Item: Encodable {
+            var index: Int
+            var id: String?
+            var status: IngestOutcome.Status
+            var reason: String?
+        }
+        var results: [Item]
+        var accepted: Int
+        var duplicate: Int
+        var rejected: Int
+        var deadLettered: Int
+        var failed: Int
+
+        enum CodingKeys: String, CodingKey {
+            case results, accepted, duplicate, rejected, failed
+            case deadLettered = "dead_lettered"
+        }
+    }
+
+    func single(_ request: Request, context: MeridianRequestContext) async throws -> Response {
+        let client = try authorize(request)
+        let format = try envelopeFormat(request, batch: false)
+        let body = try await collect(request, limit: ingestor.configuration.decoder.maxEventBytes)
+        let event: CloudEvent
+        do {
+            event = try ingestor.decoder.decodeSingle(body, format: format, receivedAt: Date())
+        } catch {
+            ingestor.countRejected(1)
+            throw problem(for: error)
+        }
+        try admit(client: client ?? context.peerAddress, events: 1, bytes: body.count)
+        let outcome = await ingestor.publish([event], bytes: body.count, traceparent: traceparent(request))[0]
+        switch outcome.status {
+        case .accepted, .deadLettered:
+            return jsonResponse(Accepted(id: outcome.id, status: outcome.status, reason: outcome.reason), status: .accepted)
+        case .duplicate:
+            return jsonResponse(Accepted(id: outcome.id, status: outcome.status), status: .ok)
+        case .failed, .rejected:
+            let retry = ProblemDetails.retrySeconds(outcome.retryAfter ?? 1)
+            if outcome.reason == "an event with this id is being published" {
+                throw ProblemDetails(
+                    .conflict, slug: "in-progress", detail: "event \(outcome.id ?? "") is being published; retry",
+                    field: "id", retryAfter: retry)
+            }
+            throw ProblemDetails(
+                .serviceUnavailable, slug: "not-stored",
+                detail: "the event was not stored: \(outcome.reason ?? "unknown error"); retry", retryAfter: retry)
+        }
+    }
+
+    func batch(_ request: Request, context: MeridianRequestContext) async throws -> Response {
+        let client = try authorize(request)
+        let format = try envelopeFormat(request, batch: true)
+        let body = try await collect(request, limit: ingestor.configuration.maxBatchBytes)
+        let decoded: [Result<CloudEvent, EventDecodingError>]
+        do {
+            decoded = try ingestor.decoder.decodeBatch(body, format: format, receivedAt: Date())
+        } catch {
+            throw problem(for: error)
+        }
+        guard decoded.count <= ingestor.configuration.maxBatchEvents else {
+            throw ProblemDetails(
+                .contentTooLarge, slug: "too-large",
+                detail: "a batch holds at most \(ingestor.configuration.maxBatchEvents) events, this one \(decoded.count)")
+        }
+        guard !decoded.isEmpty else {
+            throw ProblemDetails(.unprocessableContent, slug: "invalid-event", detail: "the batch is empty")
+        }
+        var items = [BatchResponse.Item?](repeating: nil, count: decoded.count)
+        var valid: [(index: Int, event: CloudEvent)] = []
+        for (index, result) in decoded.enumerated() {
+            switch result {
+            case .success(let event): valid.append((index, event))
+            case .failure(let error):
+                items[index] = .init(index: index, id: nil, status: .rejected, reason: error.description)
+            }
+        }
+        ingestor.countRejected(decoded.count - valid.count)
+        if !valid.isEmpty {
+            let bytes = valid.reduce(0) { $0 + $1.event.data.count + 200 }
+            try admit(client: client ?? context.peerAddress, events: valid.count, bytes: bytes)
+            let outcomes = await ingestor.publish(valid.map(\.event), bytes: bytes, traceparent: traceparent(request))
+            for (entry, outcome) in zip(valid, outcomes) {
+                items[entry.index] = .init(index: entry.index, id: outcome.id, status: outcome.status, reason: outcome.reason)
+            }
+        }
+        let results = items.map { $0! }
+        func count(_ status: IngestOutcome.Status) -> Int { results.count { $0.status == status } }
+        return jsonResponse(
+            BatchResponse(
+                results: results, accepted: count(.accepted), duplicate: count(.duplicate), rejected: count(.rejected),
+                deadLettered: count(.deadLettered), failed: count(.failed)),
+            status: .ok)
+    }
+
+    /// Checks the API key when keys are configured; returns the key (the client's identity) if any.
+    private func authorize(_ request: Request) throws -> String? {
+        var key = request.headers[.apiKey]
+        if key == nil, let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") {
+            key = String(authorization.dropFirst("Bearer ".count))
+        }
+        let keys = ingestor.configuration.apiKeys
+        guard !keys.isEmpty else { return key.map { "key:" + $0 } }
+        guard let key else {
+            throw ProblemDetails(
+                .unauthorized, slug: "unauthorized", detail: "an API key is required (X-API-Key header)", field: "X-API-Key")
+        }
+        guard keys.contains(key) else {
+            throw ProblemDetails(.unauthorized, slug: "unauthorized", detail: "the API key is not valid", field: "X-API-Key")
+        }
+        return "key:" + key
+    }
+
+    private func envelopeFormat(_ request: Request, batch: Bool) throws -> EnvelopeFormat {
+        let contentType = request.headers[.contentType]
+        guard let format = EnvelopeFormat(contentType: contentType) else {
+            throw ProblemDetails(
+                .unsupportedMediaType, slug: "unsupported-media-type",
+                detail:
+                    "Content-Type \(contentType ?? "(none)") is not supported; use application/json, application/cloudevents+json"
+                    + (batch ? ", application/cloudevents-batch+json or application/x-ndjson" : ""),
+                field: "Content-Type")
+        }
+        if !batch, format == .batch || format == .ndjson {
+            throw ProblemDetails(
+                .unsupportedMediaType, slug: "unsupported-media-type",
+                detail: "\(contentType ?? "") is a batch format; POST it to /events/batch", field: "Content-Type")
+        }
+        return format
+    }
+
+    private func collect(_ request: Request, limit: Int) async throws -> [UInt8] {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw ProblemDetails(
+                .contentTooLarge, slug: "too-large", detail: "the body of \(length) bytes exceeds the limit of \(limit)")
+        }
+        do {
+            return Array(try await request.body.collect(upTo: limit).readableBytesView)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw ProblemDetails(.contentTooLarge, slug: "too-large", detail: "the body exceeds the limit of \(limit) bytes")
+        }
+    }
+
+    private func admit(client: String, events: Int, bytes: Int) throws {
+        guard case .refused(let decision) = ingestor.admit(client: client, events: events, bytes: bytes) else { return }
+        switch decision {
+        case .rateLimited(let wait):
+            throw ProblemDetails(
+                .tooManyRequests, slug: "rate-limited", detail: "too many events; slow down",
+                retryAfter: ProblemDetails.retrySeconds(wait))
+        case .shed(let wait):
+            throw ProblemDetails(
+                .serviceUnavailable, slug: "overloaded", detail: "too many events in flight; retry shortly",
+                retryAfter: ProblemDetails.retrySeconds(wait))
+        case .draining:
+            throw ProblemDetails(
+                .serviceUnavailable, slug: "draining", detail: "the server is shutting down; retry elsewhere", retryAfter: 1)
+        case .admitted:
+            return
+        }
+    }
+
+    private func traceparent(_ request: Request) -> String? {
+        guard let value = request.headers[.traceparent], value.utf8.count == 55, value.split(separator: "-").count == 4
+        else { return nil }
+        return value
+    }
+
+    private func problem(for error: EventDecodingError) -> ProblemDetails {
+        switch error.kind {
+        case .malformed:
+            return ProblemDetails(.badRequest, slug: "malformed", detail: error.detail, field: error.field)
+        case .invalid:
+            return ProblemDetails(.unprocessableContent, slug: "invalid-event", detail: error.detail, field: error.field ?? "body")
+        case .tooLarge:
+            return ProblemDetails(.contentTooLarge, slug: "too-large", detail: error.detail, field: error.field)
+        }
+    }
+}
