@@ -165,9 +165,17 @@ public final class Ingestor: Sendable {
         let now = clock()
         var outcomes = [IngestOutcome?](repeating: nil, count: events.count)
         var toPublish: [(index: Int, key: String, record: EventRecord)] = []
+        // A repeat of an event earlier in the same request shares that event's fate.
+        var repeats: [(index: Int, of: Int)] = []
+        var firstInRequest: [String: Int] = [:]
         state.withLock { state in
             for (index, event) in events.enumerated() {
                 let key = event.source + "\u{1F}" + event.id
+                if let first = firstInRequest[key] {
+                    repeats.append((index, first))
+                    continue
+                }
+                firstInRequest[key] = index
                 switch state.duplicates.begin(key, now: now) {
                 case .new:
                     toPublish.append((index, key, event.record(topic: topics.events, traceparent: traceparent)))
@@ -179,7 +187,6 @@ public final class Ingestor: Sendable {
                 }
             }
         }
-        metrics.count(.duplicate, outcomes.count { $0?.status == .duplicate })
 
         let start = ContinuousClock.now
         let results = await eventLog.append(toPublish.map(\.record))
@@ -237,6 +244,14 @@ public final class Ingestor: Sendable {
             for key in completed { state.duplicates.complete(key) }
             for key in abandoned { state.duplicates.abandon(key) }
         }
+        for (index, first) in repeats {
+            var outcome = outcomes[first]!
+            if outcome.status == .accepted || outcome.status == .deadLettered || outcome.status == .duplicate {
+                outcome = IngestOutcome(id: outcome.id, status: .duplicate)
+            }
+            outcomes[index] = outcome
+        }
+        metrics.count(.duplicate, outcomes.count { $0?.status == .duplicate })
         return outcomes.map { $0! }
     }
 

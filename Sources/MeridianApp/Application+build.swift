@@ -1,0 +1,154 @@
+import Foundation
+import Hummingbird
+import Logging
+import MeridianCore
+import MeridianEventLog
+import MeridianHTTP
+import MeridianIngest
+import MeridianKafka
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
+
+/// An event log adapter together with its lifecycle.
+public typealias EventLogService = any EventLog & Service
+
+/// Opens the event log the settings name: the embedded SQLite log or Kafka.
+public func buildEventLog(
+    settings: MeridianSettings,
+    logger: Logger,
+    metrics: any MetricsFactory
+) async throws -> EventLogService {
+    switch settings.eventLog {
+    case .embedded:
+        return try await EmbeddedEventLog.open(configuration: settings.embedded, logger: logger)
+    case .kafka:
+        return try KafkaEventLog(
+            configuration: settings.kafka, logger: logger, metrics: metrics, flushTimeout: settings.shutdownTimeout)
+    }
+}
+
+/// The ingestor role, assembled from the event log port.
+public func buildIngestor(
+    settings: MeridianSettings,
+    eventLog: any EventLog,
+    logger: Logger,
+    metrics: any MetricsFactory
+) throws -> Ingestor {
+    try Ingestor(
+        eventLog: eventLog,
+        topics: settings.topics,
+        configuration: settings.ingest,
+        logger: logger,
+        metrics: metrics)
+}
+
+/// What `meridian serve` runs: the HTTP application and the services around it.
+public struct MeridianApplication: Sendable {
+    public var settings: MeridianSettings
+    public var eventLog: EventLogService
+    public var ingestor: Ingestor?
+    public var http: Application<RouterResponder<MeridianRequestContext>>
+
+    /// Services in start order; graceful shutdown runs in reverse: first draining (readiness 503,
+    /// new events 503, in-flight events finish), then the HTTP server, then the event log flush.
+    public var services: [any Service] {
+        var services: [any Service] = [eventLog, http]
+        if let ingestor { services.append(DrainService(ingestor: ingestor)) }
+        return services
+    }
+
+    /// Runs every service until SIGTERM or SIGINT, then shuts down gracefully within the timeout.
+    public func run(logger: Logger) async throws {
+        var configuration = ServiceGroupConfiguration(
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        configuration.maximumGracefulShutdownDuration = settings.shutdownTimeout
+        configuration.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: configuration).run()
+    }
+}
+
+/// Assembles every role the settings name, in one process, from the same build functions that a
+/// one-role process uses.
+public func buildApplication(
+    settings: MeridianSettings,
+    logger: Logger,
+    registry: PrometheusCollectorRegistry,
+    metrics: any MetricsFactory,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws -> MeridianApplication {
+    let eventLog = try await buildEventLog(settings: settings, logger: logger, metrics: metrics)
+    do {
+        try await eventLog.createTopics(settings.topics.all.map { TopicSpec(name: $0, partitions: settings.topicPartitions) })
+    } catch {
+        logger.warning("could not create the contract topics", metadata: ["error": "\(error)"])
+    }
+    var ingestor: Ingestor?
+    if settings.roles.contains(.ingestor) {
+        ingestor = try buildIngestor(settings: settings, eventLog: eventLog, logger: logger, metrics: metrics)
+    }
+    let router = buildRouter(
+        eventLog: eventLog, ingestor: ingestor, registry: registry, metrics: metrics)
+    let http = Application(
+        router: router,
+        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "meridian"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+        logger: logger)
+    return MeridianApplication(settings: settings, eventLog: eventLog, ingestor: ingestor, http: http)
+}
+
+/// The routes of the roles present, with the middleware and endpoints every role shares.
+public func buildRouter(
+    eventLog: any EventLog,
+    ingestor: Ingestor?,
+    registry: PrometheusCollectorRegistry,
+    metrics: any MetricsFactory
+) -> Router<MeridianRequestContext> {
+    let router = Router(context: MeridianRequestContext.self)
+    router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: HTTPMetricsMiddleware(factory: metrics))
+    router.add(middleware: ProblemMiddleware())
+
+    router.get("/health") { _, _ in jsonResponse(["status": "ok"]) }
+    router.get("/ready") { _, _ -> Response in
+        if ingestor?.isDraining == true {
+            return jsonResponse(["status": "draining"], status: .serviceUnavailable)
+        }
+        guard await eventLog.isReachable() else {
+            return jsonResponse(["status": "unavailable", "event_log": "unreachable"], status: .serviceUnavailable)
+        }
+        return jsonResponse(["status": "ready", "event_log": "ok"])
+    }
+    let residentMemory = Gauge(label: "meridian_process_resident_memory_bytes", factory: metrics)
+    let peakMemory = Gauge(label: "meridian_process_peak_resident_memory_bytes", factory: metrics)
+    router.get("/metrics") { _, _ -> Response in
+        if let memory = MeridianApp.residentMemory() {
+            residentMemory.record(memory.current)
+            peakMemory.record(memory.peak)
+        }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+    }
+    if let ingestor {
+        IngestController(ingestor: ingestor).addRoutes(to: router)
+    }
+    return router
+}
+
+/// On graceful shutdown: stop admitting events and wait for those in flight.
+struct DrainService: Service {
+    let ingestor: Ingestor
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        let logger = Logger(label: "meridian.shutdown")
+        logger.info("draining: refusing new events", metadata: ["inflight": .stringConvertible(ingestor.inflightEvents)])
+        await ingestor.drain()
+        logger.info("drained: every admitted event has its answer")
+    }
+}

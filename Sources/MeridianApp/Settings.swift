@@ -1,0 +1,185 @@
+import Configuration
+import Foundation
+import MeridianCore
+import MeridianEventLog
+import MeridianIngest
+import MeridianKafka
+
+/// Every setting of `meridian serve`, read once from the layered configuration.
+///
+/// Keys are read with swift-configuration's `ConfigReader`; the environment variable of a key is
+/// `MERIDIAN_` + the key in upper snake case (`kafka.lingerMs` → `MERIDIAN_KAFKA_LINGER_MS`).
+/// docs/configuration.md lists every key read here; a test fails when one is missing there.
+public struct MeridianSettings: Sendable {
+    /// The roles this process runs.
+    public var roles: [Role]
+    public var host: String
+    public var port: Int
+    public var dataDirectory: String
+    public var eventLog: EventLogKind
+    public var topics: Topics
+    public var topicPartitions: Int32
+    public var embedded: EmbeddedEventLog.Configuration
+    public var kafka: KafkaConfiguration
+    public var ingest: Ingestor.Configuration
+    public var shutdownTimeout: Duration
+    public var logLevel: String
+    public var logFormat: String
+
+    /// The roles `meridian serve --role` knows.
+    public enum Role: String, Sendable, CaseIterable {
+        case ingestor
+    }
+
+    /// Which adapter of the event-log port to use.
+    public enum EventLogKind: String, Sendable {
+        case embedded, kafka
+    }
+
+    /// A setting with a value that cannot be used.
+    public struct InvalidSetting: Error, CustomStringConvertible {
+        public var key: String
+        public var reason: String
+        public var description: String { "invalid setting \(key): \(reason)" }
+    }
+
+    /// Reads the settings; fails with the offending key on a bad value.
+    public init(reader config: ConfigReader) throws {
+        let roleNames = config.stringArray(forKey: "roles", default: Role.allCases.map(\.rawValue))
+        roles = try roleNames.map { name in
+            guard let role = Role(rawValue: name) else {
+                throw InvalidSetting(
+                    key: "roles", reason: "unknown role '\(name)'; known: \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return role
+        }
+        let http = config.scoped(to: "http")
+        host = http.string(forKey: "host", default: "127.0.0.1")
+        port = http.int(forKey: "port", default: 8080)
+        guard (0...65535).contains(port) else { throw InvalidSetting(key: "http.port", reason: "\(port) is not a port") }
+        dataDirectory = config.string(forKey: "dataDir", default: "./.meridian")
+
+        let kindName = config.string(forKey: "eventLog", default: "embedded")
+        guard let kind = EventLogKind(rawValue: kindName) else {
+            throw InvalidSetting(key: "eventLog", reason: "'\(kindName)' is neither embedded nor kafka")
+        }
+        eventLog = kind
+        topics = Topics(prefix: config.string(forKey: "topics.prefix", default: ""))
+        topicPartitions = Int32(clamping: config.int(forKey: "topics.partitions", default: 6))
+
+        let embeddedConfig = config.scoped(to: "embedded")
+        embedded = EmbeddedEventLog.Configuration(
+            path: embeddedConfig.string(
+                forKey: "path", default: (dataDirectory as NSString).appendingPathComponent("eventlog.sqlite")))
+        embedded.defaultPartitions = topicPartitions
+        embedded.synchronous = embeddedConfig.string(forKey: "synchronous", default: "FULL")
+        embedded.maxGroupCommit = embeddedConfig.int(forKey: "maxGroupCommit", default: 4096)
+
+        let kafkaConfig = config.scoped(to: "kafka")
+        kafka = KafkaConfiguration()
+        kafka.brokers = kafkaConfig.string(forKey: "brokers", default: kafka.brokers)
+        kafka.clientID = kafkaConfig.string(forKey: "clientId", default: kafka.clientID)
+        kafka.lingerMilliseconds = kafkaConfig.int(forKey: "lingerMs", default: kafka.lingerMilliseconds)
+        kafka.batchBytes = kafkaConfig.int(forKey: "batchBytes", default: kafka.batchBytes)
+        kafka.compression = kafkaConfig.string(forKey: "compression", default: kafka.compression)
+        kafka.messageTimeoutMilliseconds = kafkaConfig.int(
+            forKey: "messageTimeoutMs", default: kafka.messageTimeoutMilliseconds)
+        kafka.queueMaxMessages = kafkaConfig.int(forKey: "queueMaxMessages", default: kafka.queueMaxMessages)
+        kafka.queueMaxKilobytes = kafkaConfig.int(forKey: "queueMaxKbytes", default: kafka.queueMaxKilobytes)
+        kafka.statisticsIntervalMilliseconds = kafkaConfig.int(
+            forKey: "statisticsIntervalMs", default: kafka.statisticsIntervalMilliseconds)
+        kafka.replicationFactor = kafkaConfig.int(forKey: "replicationFactor", default: kafka.replicationFactor)
+        kafka.partitions = topicPartitions
+        for entry in kafkaConfig.stringArray(forKey: "properties", default: []) {
+            guard let equals = entry.firstIndex(of: "=") else {
+                throw InvalidSetting(key: "kafka.properties", reason: "'\(entry)' is not name=value")
+            }
+            kafka.properties[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+        }
+        kafka.properties.merge(Self.kafkaPropertiesFromEnvironment()) { _, environment in environment }
+
+        let ingestConfig = config.scoped(to: "ingest")
+        ingest = Ingestor.Configuration()
+        let ackName = ingestConfig.string(forKey: "ack", default: "durable")
+        guard let ack = AckMode(rawValue: ackName) else {
+            throw InvalidSetting(key: "ingest.ack", reason: "'\(ackName)' is neither durable nor enqueued")
+        }
+        ingest.ack = ack
+        ingest.decoder.maxEventBytes = ingestConfig.int(forKey: "maxEventBytes", default: ingest.decoder.maxEventBytes)
+        ingest.decoder.maxIDLength = ingestConfig.int(forKey: "maxIdLength", default: ingest.decoder.maxIDLength)
+        ingest.decoder.typePattern = ingestConfig.string(forKey: "typePattern", default: ingest.decoder.typePattern)
+        ingest.decoder.allowedTypes = Set(ingestConfig.stringArray(forKey: "allowedTypes", default: []))
+        ingest.decoder.defaultSource = ingestConfig.string(forKey: "defaultSource", default: ingest.decoder.defaultSource)
+        ingest.maxBatchEvents = ingestConfig.int(forKey: "maxBatchEvents", default: ingest.maxBatchEvents)
+        ingest.maxBatchBytes = ingestConfig.int(forKey: "maxBatchBytes", default: ingest.maxBatchBytes)
+        ingest.duplicateWindowSeconds = ingestConfig.double(
+            forKey: "duplicateWindowSeconds", default: ingest.duplicateWindowSeconds)
+        ingest.duplicateCapacity = ingestConfig.int(forKey: "duplicateCapacity", default: ingest.duplicateCapacity)
+        ingest.apiKeys = Set(ingestConfig.stringArray(forKey: "apiKeys", isSecret: true, default: []))
+        ingest.admission.globalRate = ingestConfig.double(forKey: "globalRate", default: 0)
+        ingest.admission.globalBurst = ingestConfig.double(forKey: "globalBurst", default: 0)
+        ingest.admission.clientRate = ingestConfig.double(forKey: "clientRate", default: 0)
+        ingest.admission.clientBurst = ingestConfig.double(forKey: "clientBurst", default: 0)
+        ingest.admission.maxClients = ingestConfig.int(forKey: "maxClients", default: ingest.admission.maxClients)
+        ingest.admission.maxInflightEvents = ingestConfig.int(
+            forKey: "maxInflightEvents", default: ingest.admission.maxInflightEvents)
+        ingest.admission.maxInflightBytes = ingestConfig.int(
+            forKey: "maxInflightBytes", default: ingest.admission.maxInflightBytes)
+        for (key, value) in [
+            ("ingest.maxEventBytes", ingest.decoder.maxEventBytes), ("ingest.maxBatchEvents", ingest.maxBatchEvents),
+            ("ingest.maxBatchBytes", ingest.maxBatchBytes), ("ingest.maxInflightEvents", ingest.admission.maxInflightEvents),
+            ("ingest.maxInflightBytes", ingest.admission.maxInflightBytes),
+        ] where value <= 0 {
+            throw InvalidSetting(key: key, reason: "must be positive")
+        }
+        if (try? NSRegularExpression(pattern: ingest.decoder.typePattern)) == nil {
+            throw InvalidSetting(key: "ingest.typePattern", reason: "not a valid regular expression")
+        }
+
+        shutdownTimeout = .seconds(config.double(forKey: "shutdown.timeoutSeconds", default: 30))
+        logLevel = config.string(forKey: "log.level", default: "info")
+        logFormat = config.string(forKey: "log.format", default: "json")
+    }
+
+    /// `MERIDIAN_KAFKA_PROPERTY_<NAME>` variables: `<NAME>` lower-cased with `_` read as `.`
+    /// (`MERIDIAN_KAFKA_PROPERTY_SASL_MECHANISM` → `sasl.mechanism`).
+    static func kafkaPropertiesFromEnvironment(
+        _ environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> [String: String] {
+        let prefix = "MERIDIAN_KAFKA_PROPERTY_"
+        var properties: [String: String] = [:]
+        for (name, value) in environment where name.hasPrefix(prefix) && name.count > prefix.count {
+            properties[name.dropFirst(prefix.count).lowercased().replacingOccurrences(of: "_", with: ".")] = value
+        }
+        return properties
+    }
+}
+
+extension MeridianSettings {
+    /// The layered configuration: explicit values (command line) first, then `MERIDIAN_*`
+    /// environment variables, then the optional JSON config file, then the defaults in code.
+    public static func reader(
+        overrides: [String: ConfigValue] = [:],
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        configFile: String? = nil,
+        accessReporter: (any AccessReporter)? = nil
+    ) async throws -> ConfigReader {
+        var providers: [any ConfigProvider] = []
+        if !overrides.isEmpty {
+            var values: [AbsoluteConfigKey: ConfigValue] = [:]
+            for (key, value) in overrides { values[AbsoluteConfigKey(ConfigKey(key))] = value }
+            providers.append(InMemoryProvider(name: "command line", values: values))
+        }
+        providers.append(
+            EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .dynamic { key, _ in
+                key.contains("API_KEYS") || key.contains("PASSWORD") || key.contains("SECRET")
+            }).prefixKeys(with: "meridian"))
+        let file = configFile ?? environment["MERIDIAN_CONFIG_FILE"]
+        if let file {
+            let location = ConfigReader(
+                provider: InMemoryProvider(values: ["filePath": ConfigValue(.string(file), isSecret: false)]))
+            providers.append(try await FileProvider<JSONSnapshot>(config: location))
+        }
+        return ConfigReader(providers: providers, accessReporter: accessReporter)
+    }
+}

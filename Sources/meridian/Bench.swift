@@ -1,0 +1,194 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MeridianApp
+import MeridianBench
+import MeridianCore
+import Metrics
+import NIOCore
+import NIOPosix
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Built-in load generators; results go to docs/benchmarks.md.", subcommands: [BenchIngest.self])
+}
+
+struct BenchIngest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Load POST /events (or /events/batch) and compare with the HTTP floor and the raw produce rate.",
+        discussion: """
+            Three phases of --duration seconds each, in one run: the HTTP floor (GET /health on the same
+            server), the ingest load, and the raw produce rate (the same events appended straight to the
+            event log the options name, as the server does). Only 127.0.0.1 targets are allowed.
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "The server to load.")
+    var target: String = "http://127.0.0.1:8080"
+
+    @Option(help: "single (POST /events) or batch (POST /events/batch).")
+    var mode: String = "single"
+
+    @Option(help: "Keep-alive connections.")
+    var connections: Int = 256
+
+    @Option(help: "Seconds per phase.")
+    var duration: Int = 10
+
+    @Option(help: "Events per batch request (batch mode).")
+    var batchSize: Int = 500
+
+    @Flag(help: "Print the results as JSON.")
+    var json = false
+
+    @Flag(help: "Skip the raw produce phase.")
+    var skipProduce = false
+
+    func validate() throws {
+        guard ["single", "batch"].contains(mode) else { throw ValidationError("--mode must be single or batch") }
+        guard (1...10_000).contains(connections) else { throw ValidationError("--connections must be 1...10000") }
+        guard (1...600).contains(duration) else { throw ValidationError("--duration must be 1...600 seconds") }
+        guard (1...100_000).contains(batchSize) else { throw ValidationError("--batch-size must be 1...100000") }
+        guard let url = URL(string: target), url.scheme == "http", let host = url.host,
+            ["127.0.0.1", "localhost", "::1"].contains(host)
+        else { throw ValidationError("--target must be an http URL on this machine (127.0.0.1 or localhost)") }
+    }
+
+    func run() async throws {
+        let url = URL(string: target)!
+        let host = url.host == "localhost" ? "127.0.0.1" : url.host!
+        let port = url.port ?? 80
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let generator = LoadGenerator(host: host, port: port, connections: connections, duration: .seconds(duration))
+
+        let bodies = Self.makeBodies(mode: mode, batchSize: batchSize)
+        let floor = try await generator.run(.init(method: "GET", path: "/health"), group: group)
+        let ingest = try await generator.run(
+            .init(
+                method: "POST", path: mode == "single" ? "/events" : "/events/batch",
+                contentType: mode == "single" ? "application/json" : "application/x-ndjson", bodies: bodies),
+            group: group)
+        try await group.shutdownGracefully()
+        let memory = await Self.serverMemory(host: host, port: port)
+        let eventsPerRequest = mode == "single" ? 1 : batchSize
+        let acceptedRequests = ingest.statuses.filter { (200..<300).contains($0.key) }.values.reduce(0, +)
+        let eventsPerSecond = Double(acceptedRequests * eventsPerRequest) / max(ingest.seconds, 0.001)
+
+        var produceRate: Double?
+        if !skipProduce {
+            produceRate = try await rawProduceRate(events: bodies)
+        }
+
+        var results: [String: Any] = [
+            "mode": mode, "connections": connections, "duration_seconds": duration,
+            "events_per_second": eventsPerSecond.rounded(),
+            "requests_per_second": ingest.requestsPerSecond.rounded(),
+            "latency_ms": [
+                "p50": ingest.latencyMilliseconds(50), "p99": ingest.latencyMilliseconds(99),
+                "p999": ingest.latencyMilliseconds(99.9),
+            ],
+            "statuses": Dictionary(uniqueKeysWithValues: ingest.statuses.map { (String($0.key), $0.value) }),
+            "errors": ingest.errors,
+            "http_floor_requests_per_second": floor.requestsPerSecond.rounded(),
+            "ratio_to_http_floor": (eventsPerSecond / max(floor.requestsPerSecond, 1) * 1000).rounded() / 1000,
+        ]
+        if mode == "batch" { results["batch_size"] = batchSize }
+        if let produceRate {
+            results["raw_produce_events_per_second"] = produceRate.rounded()
+            results["ratio_to_raw_produce"] = (eventsPerSecond / max(produceRate, 1) * 1000).rounded() / 1000
+        }
+        if let memory {
+            results["server_rss_mb"] = (Double(memory.current) / 1_048_576).rounded()
+            results["server_peak_rss_mb"] = (Double(memory.peak) / 1_048_576).rounded()
+        }
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys, .prettyPrinted])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("mode \(mode), \(connections) connections, \(duration) s per phase")
+            print(String(format: "ingest:      %.0f events/s (%.0f requests/s), errors %d, statuses %@", eventsPerSecond,
+                ingest.requestsPerSecond, ingest.errors, "\(ingest.statuses)"))
+            print(String(format: "latency:     p50 %.2f ms, p99 %.2f ms, p999 %.2f ms", ingest.latencyMilliseconds(50),
+                ingest.latencyMilliseconds(99), ingest.latencyMilliseconds(99.9)))
+            print(String(format: "HTTP floor:  %.0f requests/s (GET /health); ratio %.3f", floor.requestsPerSecond,
+                eventsPerSecond / max(floor.requestsPerSecond, 1)))
+            if let produceRate {
+                print(String(format: "raw produce: %.0f events/s; ratio %.3f", produceRate, eventsPerSecond / max(produceRate, 1)))
+            }
+            if let memory {
+                print("server RSS:  \(memory.current / 1_048_576) MB now, \(memory.peak / 1_048_576) MB peak")
+            }
+        }
+    }
+
+    /// Request bodies with distinct events (the server assigns ids).
+    static func makeBodies(mode: String, batchSize: Int) -> [[UInt8]] {
+        func event(_ n: Int) -> String {
+            #"{"type":"page.viewed","payload":{"path":"/products/\#(n % 1000)","user":"u\#(n % 5000)","n":\#(n)}}"#
+        }
+        if mode == "single" {
+            return (0..<1024).map { Array(event($0).utf8) }
+        }
+        return (0..<8).map { b in
+            Array((0..<batchSize).map { event(b * batchSize + $0) }.joined(separator: "\n").utf8)
+        }
+    }
+
+    /// Appends the same events straight to the event log, as the ingestor does, for --duration seconds.
+    func rawProduceRate(events bodies: [[UInt8]]) async throws -> Double {
+        let settings = try await common.settings()
+        let log = try await buildEventLog(settings: settings, logger: Logger(label: "meridian.bench"), metrics: NOOPMetricsHandler.instance)
+        let decoder = try EventDecoder()
+        let now = Date()
+        var records: [EventRecord] = []
+        for body in bodies {
+            for line in body.split(separator: UInt8(ascii: "\n")) {
+                if let event = try? decoder.decodeSingle(Array(line), format: .json, receivedAt: now) {
+                    records.append(event.record(topic: settings.topics.events))
+                }
+            }
+        }
+        let batch = Array(records.prefix(500))
+        let deadline = ContinuousClock.now.advanced(by: .seconds(duration))
+        let start = ContinuousClock.now
+        let total = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<16 {
+                group.addTask {
+                    var appended = 0
+                    while ContinuousClock.now < deadline {
+                        let results = await log.append(batch)
+                        appended += results.count { if case .success = $0 { true } else { false } }
+                    }
+                    return appended
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        let seconds = Double(start.duration(to: .now).components.seconds)
+            + Double(start.duration(to: .now).components.attoseconds) / 1e18
+        await close(log)
+        return Double(total) / max(seconds, 0.001)
+    }
+
+    /// The server's resident memory, from its /metrics.
+    static func serverMemory(host: String, port: Int) async -> (current: Int, peak: Int)? {
+        guard let url = URL(string: "http://\(host):\(port)/metrics"),
+            let (data, _) = try? await URLSession.shared.data(from: url)
+        else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        func value(_ name: String) -> Int? {
+            text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+                .flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }.map { Int($0) }
+        }
+        guard let current = value("meridian_process_resident_memory_bytes"),
+            let peak = value("meridian_process_peak_resident_memory_bytes")
+        else { return nil }
+        return (current, peak)
+    }
+}
