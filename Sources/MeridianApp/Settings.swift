@@ -49,7 +49,8 @@ public struct MeridianSettings: Sendable {
         roles = try roleNames.map { name in
             guard let role = Role(rawValue: name) else {
                 throw InvalidSetting(
-                    key: "roles", reason: "unknown role '\(name)'; known: \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+                    key: "roles",
+                    reason: "unknown role '\(name)'; known: \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return role
         }
@@ -171,9 +172,12 @@ extension MeridianSettings {
             providers.append(InMemoryProvider(name: "command line", values: values))
         }
         providers.append(
-            EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .dynamic { key, _ in
-                key.contains("API_KEYS") || key.contains("PASSWORD") || key.contains("SECRET")
-            }).prefixKeys(with: "meridian"))
+            EnvironmentVariablesProvider(
+                environmentVariables: environment,
+                secretsSpecifier: .dynamic { key, _ in
+                    key.contains("API_KEYS") || key.contains("PASSWORD") || key.contains("SECRET")
+                }
+            ).prefixKeys(with: "meridian"))
         let file = configFile ?? environment["MERIDIAN_CONFIG_FILE"]
         if let file {
             let location = ConfigReader(

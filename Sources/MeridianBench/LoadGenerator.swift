@@ -119,7 +119,8 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var bodies: [ByteBuffer] = []
     private(set) var eventLoop: (any EventLoop)?
 
-    init(template: LoadGenerator.RequestTemplate, host: String, offset: Int, deadline: NIODeadline, done: EventLoopPromise<Void>) {
+    init(template: LoadGenerator.RequestTemplate, host: String, offset: Int, deadline: NIODeadline, done: EventLoopPromise<Void>)
+    {
         self.template = template
         self.host = host
         self.next = offset

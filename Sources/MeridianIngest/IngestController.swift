@@ -205,7 +205,8 @@ public struct IngestController: Sendable {
         case .malformed:
             return ProblemDetails(.badRequest, slug: "malformed", detail: error.detail, field: error.field)
         case .invalid:
-            return ProblemDetails(.unprocessableContent, slug: "invalid-event", detail: error.detail, field: error.field ?? "body")
+            return ProblemDetails(
+                .unprocessableContent, slug: "invalid-event", detail: error.detail, field: error.field ?? "body")
         case .tooLarge:
             return ProblemDetails(.contentTooLarge, slug: "too-large", detail: error.detail, field: error.field)
         }

@@ -38,12 +38,18 @@ final class KafkaConsumer: EventLogConsumer {
             throw EventLogError(.other, "cannot create the Kafka consumer: \(errorString(errorText))")
         }
         rd_kafka_poll_set_consumer(raw)
-        let topics = rd_kafka_topic_partition_list_new(Int32(options.topics.count))
-        for topic in options.topics {
-            rd_kafka_topic_partition_list_add(topics, topic, RD_KAFKA_PARTITION_UA)
+        let code: rd_kafka_resp_err_t
+        if commits {
+            let topics = rd_kafka_topic_partition_list_new(Int32(options.topics.count))
+            for topic in options.topics {
+                rd_kafka_topic_partition_list_add(topics, topic, RD_KAFKA_PARTITION_UA)
+            }
+            code = rd_kafka_subscribe(raw, topics)
+            rd_kafka_topic_partition_list_destroy(topics)
+        } else {
+            // No group to join: read every partition from the beginning straight away.
+            code = Self.assignFromBeginning(raw, topics: Set(options.topics))
         }
-        let code = rd_kafka_subscribe(raw, topics)
-        rd_kafka_topic_partition_list_destroy(topics)
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
             rd_kafka_destroy(raw)
             throw EventLogError(kafka: code)
@@ -55,8 +61,31 @@ final class KafkaConsumer: EventLogConsumer {
         self.thread.start()
     }
 
+    private static func assignFromBeginning(_ raw: OpaquePointer, topics: Set<String>) -> rd_kafka_resp_err_t {
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let code = rd_kafka_metadata(raw, 1, nil, &metadata, 10_000)
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { return code }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        let list = rd_kafka_topic_partition_list_new(16)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        var found: Set<String> = []
+        for index in 0..<Int(metadata.pointee.topic_cnt) {
+            let topic = metadata.pointee.topics[index]
+            let name = String(cString: topic.topic)
+            guard topics.contains(name) else { continue }
+            found.insert(name)
+            for p in 0..<Int(topic.partition_cnt) {
+                rd_kafka_topic_partition_list_add(list, name, topic.partitions[p].id)?.pointee.offset = Int64(
+                    RD_KAFKA_OFFSET_BEGINNING)
+            }
+        }
+        guard found == topics else { return RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC }
+        return rd_kafka_assign(raw, list)
+    }
+
     func poll(maxRecords: Int, timeout: Duration) async throws -> [ConsumedRecord] {
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(
+            clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let handle = self.handle
         let queue = self.queue
         let context = self.context

@@ -53,7 +53,9 @@ public final class KafkaEventLog: EventLog, Service {
         await producer.produce(records)
     }
 
-    public func createTopics(_ topics: [TopicSpec]) async throws {
+    public func createTopics(_ requested: [TopicSpec]) async throws {
+        let existing = Set(try await topicNames())
+        let topics = requested.filter { !existing.contains($0.name) }
         guard !topics.isEmpty else { return }
         let handle = producer.handle
         let replication = Int32(configuration.replicationFactor)
@@ -90,6 +92,18 @@ public final class KafkaEventLog: EventLog, Service {
                     throw EventLogError(kafka: code).withMessage("topic \(name): ")
                 }
             }
+        }
+    }
+
+    /// The names of the cluster's topics, from one metadata request.
+    private func topicNames() async throws -> [String] {
+        let handle = producer.handle
+        return try await blocking.runIfActive {
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            let code = rd_kafka_metadata(handle.raw, 1, nil, &metadata, 10_000)
+            guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { throw EventLogError(kafka: code) }
+            defer { rd_kafka_metadata_destroy(metadata) }
+            return (0..<Int(metadata.pointee.topic_cnt)).map { String(cString: metadata.pointee.topics[$0].topic) }
         }
     }
 

@@ -9,7 +9,7 @@ import NIOCore
 import NIOPosix
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 struct Bench: AsyncParsableCommand {
@@ -112,14 +112,21 @@ struct BenchIngest: AsyncParsableCommand {
             print(String(decoding: data, as: UTF8.self))
         } else {
             print("mode \(mode), \(connections) connections, \(duration) s per phase")
-            print(String(format: "ingest:      %.0f events/s (%.0f requests/s), errors %d, statuses %@", eventsPerSecond,
-                ingest.requestsPerSecond, ingest.errors, "\(ingest.statuses)"))
-            print(String(format: "latency:     p50 %.2f ms, p99 %.2f ms, p999 %.2f ms", ingest.latencyMilliseconds(50),
-                ingest.latencyMilliseconds(99), ingest.latencyMilliseconds(99.9)))
-            print(String(format: "HTTP floor:  %.0f requests/s (GET /health); ratio %.3f", floor.requestsPerSecond,
-                eventsPerSecond / max(floor.requestsPerSecond, 1)))
+            print(
+                String(
+                    format: "ingest:      %.0f events/s (%.0f requests/s), errors %d, statuses %@", eventsPerSecond,
+                    ingest.requestsPerSecond, ingest.errors, "\(ingest.statuses)"))
+            print(
+                String(
+                    format: "latency:     p50 %.2f ms, p99 %.2f ms, p999 %.2f ms", ingest.latencyMilliseconds(50),
+                    ingest.latencyMilliseconds(99), ingest.latencyMilliseconds(99.9)))
+            print(
+                String(
+                    format: "HTTP floor:  %.0f requests/s (GET /health); ratio %.3f", floor.requestsPerSecond,
+                    eventsPerSecond / max(floor.requestsPerSecond, 1)))
             if let produceRate {
-                print(String(format: "raw produce: %.0f events/s; ratio %.3f", produceRate, eventsPerSecond / max(produceRate, 1)))
+                print(
+                    String(format: "raw produce: %.0f events/s; ratio %.3f", produceRate, eventsPerSecond / max(produceRate, 1)))
             }
             if let memory {
                 print("server RSS:  \(memory.current / 1_048_576) MB now, \(memory.peak / 1_048_576) MB peak")
@@ -143,7 +150,8 @@ struct BenchIngest: AsyncParsableCommand {
     /// Appends the same events straight to the event log, as the ingestor does, for --duration seconds.
     func rawProduceRate(events bodies: [[UInt8]]) async throws -> Double {
         let settings = try await common.settings()
-        let log = try await buildEventLog(settings: settings, logger: Logger(label: "meridian.bench"), metrics: NOOPMetricsHandler.instance)
+        let log = try await buildEventLog(
+            settings: settings, logger: Logger(label: "meridian.bench"), metrics: NOOPMetricsHandler.instance)
         let decoder = try EventDecoder()
         let now = Date()
         var records: [EventRecord] = []
@@ -170,7 +178,8 @@ struct BenchIngest: AsyncParsableCommand {
             }
             return await group.reduce(0, +)
         }
-        let seconds = Double(start.duration(to: .now).components.seconds)
+        let seconds =
+            Double(start.duration(to: .now).components.seconds)
             + Double(start.duration(to: .now).components.attoseconds) / 1e18
         await close(log)
         return Double(total) / max(seconds, 0.001)

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import MeridianCore
 import Logging
+import MeridianCore
 import MeridianKafka
 import ServiceLifecycle
 import UnixSignals

@@ -15,7 +15,8 @@ func openEventLog(_ common: CommonOptions) async throws -> (MeridianSettings, Ev
     var settings = try await common.settings()
     if common.logLevel == nil { settings.logLevel = "warning" }
     bootstrapLogging(format: "text", level: settings.logLevel)
-    let log = try await buildEventLog(settings: settings, logger: Logger(label: "meridian.log"), metrics: NOOPMetricsHandler.instance)
+    let log = try await buildEventLog(
+        settings: settings, logger: Logger(label: "meridian.log"), metrics: NOOPMetricsHandler.instance)
     return (settings, log)
 }
 
@@ -78,7 +79,7 @@ struct LogRead: AsyncParsableCommand {
     var limit: Int?
 
     @Option(help: "Stop after this many seconds without a new record.")
-    var idleTimeout: Double = 3
+    var idleTimeout: Double = 5
 
     func validate() throws {
         if group != nil && fromBeginning { throw ValidationError("use either --group or --from-beginning, not both") }
@@ -124,7 +125,8 @@ struct LogRead: AsyncParsableCommand {
         } else {
             object["value_base64"] = Data(record.value).base64EncodedString()
         }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 }

@@ -76,7 +76,11 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Option(name: .customLong("role"), help: "A role to run (repeatable): \(MeridianSettings.Role.allCases.map(\.rawValue).joined(separator: ", ")). Default: all.")
+    @Option(
+        name: .customLong("role"),
+        help:
+            "A role to run (repeatable): \(MeridianSettings.Role.allCases.map(\.rawValue).joined(separator: ", ")). Default: all."
+    )
     var roles: [String] = []
 
     @Option(help: "Address to listen on (default 127.0.0.1).")

@@ -105,7 +105,13 @@ public enum Timestamp {
 
     /// Formats a date as `2026-01-02T03:04:05.678Z`.
     public static func format(_ date: Date) -> String {
-        withFraction.format(date)
+        // Round to the millisecond first: formatting a Double's fraction directly can floor .678 to .677.
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let (seconds, fraction) = milliseconds.quotientAndRemainder(dividingBy: 1000)
+        let (wholeSeconds, millis) = fraction < 0 ? (seconds - 1, fraction + 1000) : (seconds, fraction)
+        let base = withoutFraction.format(Date(timeIntervalSince1970: Double(wholeSeconds)))
+        let digits = String(millis)
+        return base.dropLast() + "." + String(repeating: "0", count: 3 - digits.count) + digits + "Z"
     }
 
     /// Parses an RFC 3339 timestamp with or without fractional seconds and with any UTC offset.

@@ -1,0 +1,40 @@
+# Meridian: `make run` starts every role on embedded defaults; `make test` runs every test.
+# Both install what is missing first (Debian/Ubuntu: apt; Swift 6.3 must be on PATH).
+
+SWIFT ?= swift
+PORT ?= 8080
+BIN := .build/debug/meridian
+RELEASE_BIN := .build/release/meridian
+
+.PHONY: run test ci deps build release format format-check bench bench-kafka clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+run: build
+	$(BIN) serve --port $(PORT)
+
+test: build
+	$(SWIFT) build --build-tests
+	MERIDIAN_BINARY=$(CURDIR)/$(BIN) $(SWIFT) test --skip-build --parallel --num-workers 2
+
+format:
+	$(SWIFT) format --in-place --recursive Package.swift Sources Tests
+
+format-check:
+	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
+
+ci: format-check test
+
+# Benchmarks against the Kafka mock cluster (release build); results go to docs/benchmarks.md.
+bench: release
+	scripts/bench-ingest.sh
+
+clean:
+	rm -rf .build .meridian
