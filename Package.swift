@@ -161,6 +161,7 @@ let package = Package(
                 "MeridianIngest",
                 "MeridianApp",
                 "MeridianEventLog",
+                "MeridianHTTP",
                 "MeridianKafka",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
