@@ -46,7 +46,13 @@ public struct KafkaConfiguration: Sendable {
             ("queue.buffering.max.kbytes", String(queueMaxKilobytes)),
             ("statistics.interval.ms", String(statisticsIntervalMilliseconds)),
         ]
-        result += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        // Consumer-only settings in the pass-through map would make librdkafka warn; keep the rest.
+        let consumerOnly: Set<String> = [
+            "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms", "auto.offset.reset",
+            "group.instance.id", "partition.assignment.strategy", "fetch.min.bytes", "fetch.wait.max.ms",
+            "fetch.max.bytes", "isolation.level",
+        ]
+        result += properties.sorted { $0.key < $1.key }.filter { !consumerOnly.contains($0.key) }.map { ($0.key, $0.value) }
         return result
     }
 
@@ -62,7 +68,6 @@ public struct KafkaConfiguration: Sendable {
             ("auto.offset.reset", "earliest"),
             ("statistics.interval.ms", String(statisticsIntervalMilliseconds)),
         ]
-        // Producer-only settings in the pass-through map would make librdkafka warn; keep the rest.
         let producerOnly: Set<String> = [
             "enable.idempotence", "acks", "linger.ms", "batch.size", "compression.codec", "compression.type",
             "message.timeout.ms", "queue.buffering.max.messages", "queue.buffering.max.kbytes", "request.required.acks",

@@ -170,8 +170,10 @@ final class KafkaConsumer: EventLogConsumer {
         let handle = self.handle
         let queue = self.queue
         try? await thread.runIfActive {
-            rd_kafka_queue_destroy(queue.raw)
+            // Commit what was stored, leave the group (so a successor is assigned at once), then free.
+            _ = rd_kafka_commit(handle.raw, nil, 0)
             _ = rd_kafka_consumer_close(handle.raw)
+            rd_kafka_queue_destroy(queue.raw)
             rd_kafka_destroy(handle.raw)
         }
         try? await thread.shutdownGracefully()
