@@ -176,6 +176,9 @@ let package = Package(
                 "MeridianApp",
                 "MeridianCore",
                 "MeridianEventLog",
+                "MeridianIngest",
+                "MeridianKafka",
+                "meridian",
                 .product(name: "Configuration", package: "swift-configuration"),
             ],
             swiftSettings: swiftSettings

@@ -44,7 +44,9 @@ public struct MeridianSettings: Sendable {
     }
 
     /// Reads the settings; fails with the offending key on a bad value.
-    public init(reader config: ConfigReader) throws {
+    ///
+    /// - Parameter environment: where `MERIDIAN_KAFKA_PROPERTY_<NAME>` variables are looked up.
+    public init(reader config: ConfigReader, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let roleNames = config.stringArray(forKey: "roles", default: Role.allCases.map(\.rawValue))
         roles = try roleNames.map { name in
             guard let role = Role(rawValue: name) else {
@@ -97,7 +99,7 @@ public struct MeridianSettings: Sendable {
             }
             kafka.properties[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
         }
-        kafka.properties.merge(Self.kafkaPropertiesFromEnvironment()) { _, environment in environment }
+        kafka.properties.merge(Self.kafkaPropertiesFromEnvironment(environment)) { _, environment in environment }
 
         let ingestConfig = config.scoped(to: "ingest")
         ingest = Ingestor.Configuration()
@@ -144,9 +146,7 @@ public struct MeridianSettings: Sendable {
 
     /// `MERIDIAN_KAFKA_PROPERTY_<NAME>` variables: `<NAME>` lower-cased with `_` read as `.`
     /// (`MERIDIAN_KAFKA_PROPERTY_SASL_MECHANISM` → `sasl.mechanism`).
-    static func kafkaPropertiesFromEnvironment(
-        _ environment: [String: String] = ProcessInfo.processInfo.environment
-    ) -> [String: String] {
+    static func kafkaPropertiesFromEnvironment(_ environment: [String: String]) -> [String: String] {
         let prefix = "MERIDIAN_KAFKA_PROPERTY_"
         var properties: [String: String] = [:]
         for (name, value) in environment where name.hasPrefix(prefix) && name.count > prefix.count {
