@@ -130,3 +130,25 @@ func bytes(_ pointer: UnsafeRawPointer?, _ count: Int) -> [UInt8] {
     guard let pointer, count > 0 else { return [] }
     return Array(UnsafeRawBufferPointer(start: pointer, count: count))
 }
+
+/// A topic as a metadata response describes it.
+struct TopicMetadata {
+    var name: String
+    var partitions: [Int32]
+    var error: rd_kafka_resp_err_t
+}
+
+/// The cluster's topics and their partitions, from one blocking metadata request.
+func fetchTopicMetadata(_ handle: OpaquePointer, timeoutMilliseconds: Int32 = 10_000) throws -> [TopicMetadata] {
+    var metadata: UnsafePointer<rd_kafka_metadata>?
+    let code = rd_kafka_metadata(handle, 1, nil, &metadata, timeoutMilliseconds)
+    guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { throw EventLogError(kafka: code) }
+    defer { rd_kafka_metadata_destroy(metadata) }
+    return (0..<Int(metadata.pointee.topic_cnt)).map { index in
+        let topic = metadata.pointee.topics[index]
+        return TopicMetadata(
+            name: String(cString: topic.topic),
+            partitions: (0..<Int(topic.partition_cnt)).map { topic.partitions[$0].id },
+            error: topic.err)
+    }
+}

@@ -62,24 +62,22 @@ final class KafkaConsumer: EventLogConsumer {
     }
 
     private static func assignFromBeginning(_ raw: OpaquePointer, topics: Set<String>) -> rd_kafka_resp_err_t {
-        var metadata: UnsafePointer<rd_kafka_metadata>?
-        let code = rd_kafka_metadata(raw, 1, nil, &metadata, 10_000)
-        guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { return code }
-        defer { rd_kafka_metadata_destroy(metadata) }
+        let metadata: [TopicMetadata]
+        do {
+            metadata = try fetchTopicMetadata(raw)
+        } catch {
+            return RD_KAFKA_RESP_ERR__TRANSPORT
+        }
+        let wanted = metadata.filter { topics.contains($0.name) }
+        guard Set(wanted.map(\.name)) == topics else { return RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC }
         let list = rd_kafka_topic_partition_list_new(16)
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        var found: Set<String> = []
-        for index in 0..<Int(metadata.pointee.topic_cnt) {
-            let topic = metadata.pointee.topics[index]
-            let name = String(cString: topic.topic)
-            guard topics.contains(name) else { continue }
-            found.insert(name)
-            for p in 0..<Int(topic.partition_cnt) {
-                rd_kafka_topic_partition_list_add(list, name, topic.partitions[p].id)?.pointee.offset = Int64(
+        for topic in wanted {
+            for partition in topic.partitions {
+                rd_kafka_topic_partition_list_add(list, topic.name, partition)?.pointee.offset = Int64(
                     RD_KAFKA_OFFSET_BEGINNING)
             }
         }
-        guard found == topics else { return RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC }
         return rd_kafka_assign(raw, list)
     }
 

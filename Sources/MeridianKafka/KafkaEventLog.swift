@@ -98,37 +98,24 @@ public final class KafkaEventLog: EventLog, Service {
     /// The names of the cluster's topics, from one metadata request.
     private func topicNames() async throws -> [String] {
         let handle = producer.handle
-        return try await blocking.runIfActive {
-            var metadata: UnsafePointer<rd_kafka_metadata>?
-            let code = rd_kafka_metadata(handle.raw, 1, nil, &metadata, 10_000)
-            guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { throw EventLogError(kafka: code) }
-            defer { rd_kafka_metadata_destroy(metadata) }
-            return (0..<Int(metadata.pointee.topic_cnt)).map { String(cString: metadata.pointee.topics[$0].topic) }
-        }
+        return try await blocking.runIfActive { try fetchTopicMetadata(handle.raw).map(\.name) }
     }
 
     public func describeTopics() async throws -> [TopicDescription] {
         let handle = producer.handle
         return try await blocking.runIfActive {
-            var metadata: UnsafePointer<rd_kafka_metadata>?
-            let code = rd_kafka_metadata(handle.raw, 1, nil, &metadata, 10_000)
-            guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { throw EventLogError(kafka: code) }
-            defer { rd_kafka_metadata_destroy(metadata) }
             var topics: [TopicDescription] = []
-            for index in 0..<Int(metadata.pointee.topic_cnt) {
-                let topic = metadata.pointee.topics[index]
-                let name = String(cString: topic.topic)
-                if name.hasPrefix("__") || topic.err != RD_KAFKA_RESP_ERR_NO_ERROR { continue }
+            for topic in try fetchTopicMetadata(handle.raw)
+            where !topic.name.hasPrefix("__") && topic.error == RD_KAFKA_RESP_ERR_NO_ERROR {
                 var partitions: [TopicDescription.Partition] = []
-                for p in 0..<Int(topic.partition_cnt) {
-                    let id = topic.partitions[p].id
+                for id in topic.partitions.sorted() {
                     var low: Int64 = 0
                     var high: Int64 = 0
-                    let watermarks = rd_kafka_query_watermark_offsets(handle.raw, name, id, &low, &high, 10_000)
+                    let watermarks = rd_kafka_query_watermark_offsets(handle.raw, topic.name, id, &low, &high, 10_000)
                     if watermarks != RD_KAFKA_RESP_ERR_NO_ERROR { throw EventLogError(kafka: watermarks) }
                     partitions.append(.init(id: id, startOffset: low, endOffset: high))
                 }
-                topics.append(TopicDescription(name: name, partitions: partitions.sorted { $0.id < $1.id }))
+                topics.append(TopicDescription(name: topic.name, partitions: partitions))
             }
             return topics.sorted { $0.name < $1.name }
         }
