@@ -25,30 +25,44 @@ public struct IngestController: Sendable {
         }
     }
 
-    struct Accepted: Encodable {
-        var id: String?
-        var status: IngestOutcome.Status
-        var reason: String?
+    /// `{"id", "status", "reason"?}`.
+    static func outcomeBody(_ outcome: IngestOutcome) -> [UInt8] {
+        var json = JSONText()
+        json.beginObject()
+        json.field("id", outcome.id)
+        json.field("status", outcome.status.rawValue)
+        json.field("reason", outcome.reason)
+        json.endObject()
+        return json.bytes
     }
 
-    struct BatchResponse: Encodable {
-        struct Item: Encodable {
-            var index: Int
-            var id: String?
-            var status: IngestOutcome.Status
-            var reason: String?
+    /// `{"results": [{"index", "id"?, "status", "reason"?}...], "accepted": n, ...}`.
+    static func batchBody(_ results: [(index: Int, outcome: IngestOutcome)]) -> [UInt8] {
+        var json = JSONText()
+        json.beginObject()
+        json.beginArray("results")
+        var counts: [IngestOutcome.Status: Int] = [:]
+        for (index, outcome) in results {
+            json.beginObject()
+            json.field("index", index)
+            json.field("id", outcome.id)
+            json.field("status", outcome.status.rawValue)
+            json.field("reason", outcome.reason)
+            json.endObject()
+            counts[outcome.status, default: 0] += 1
         }
-        var results: [Item]
-        var accepted: Int
-        var duplicate: Int
-        var rejected: Int
-        var deadLettered: Int
-        var failed: Int
+        json.endArray()
+        for status in [IngestOutcome.Status.accepted, .duplicate, .rejected, .deadLettered, .failed] {
+            json.field(status.rawValue, counts[status] ?? 0)
+        }
+        json.endObject()
+        return json.bytes
+    }
 
-        enum CodingKeys: String, CodingKey {
-            case results, accepted, duplicate, rejected, failed
-            case deadLettered = "dead_lettered"
-        }
+    static func response(_ body: [UInt8], status: HTTPResponse.Status) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     func single(_ request: Request, context: MeridianRequestContext) async throws -> Response {
@@ -66,9 +80,9 @@ public struct IngestController: Sendable {
         let outcome = await ingestor.publish([event], bytes: body.count, traceparent: traceparent(request))[0]
         switch outcome.status {
         case .accepted, .deadLettered:
-            return jsonResponse(Accepted(id: outcome.id, status: outcome.status, reason: outcome.reason), status: .accepted)
+            return Self.response(Self.outcomeBody(outcome), status: .accepted)
         case .duplicate:
-            return jsonResponse(Accepted(id: outcome.id, status: outcome.status), status: .ok)
+            return Self.response(Self.outcomeBody(outcome), status: .ok)
         case .failed, .rejected:
             let retry = ProblemDetails.retrySeconds(outcome.retryAfter ?? 1)
             if outcome.reason == "an event with this id is being published" {
@@ -100,13 +114,12 @@ public struct IngestController: Sendable {
         guard !decoded.isEmpty else {
             throw ProblemDetails(.unprocessableContent, slug: "invalid-event", detail: "the batch is empty")
         }
-        var items = [BatchResponse.Item?](repeating: nil, count: decoded.count)
+        var items = [IngestOutcome?](repeating: nil, count: decoded.count)
         var valid: [(index: Int, event: CloudEvent)] = []
         for (index, result) in decoded.enumerated() {
             switch result {
             case .success(let event): valid.append((index, event))
-            case .failure(let error):
-                items[index] = .init(index: index, id: nil, status: .rejected, reason: error.description)
+            case .failure(let error): items[index] = IngestOutcome(id: nil, status: .rejected, reason: error.description)
             }
         }
         ingestor.countRejected(decoded.count - valid.count)
@@ -114,17 +127,9 @@ public struct IngestController: Sendable {
             let bytes = valid.reduce(0) { $0 + $1.event.data.count + 200 }
             try admit(client: client ?? context.peerAddress, events: valid.count, bytes: bytes)
             let outcomes = await ingestor.publish(valid.map(\.event), bytes: bytes, traceparent: traceparent(request))
-            for (entry, outcome) in zip(valid, outcomes) {
-                items[entry.index] = .init(index: entry.index, id: outcome.id, status: outcome.status, reason: outcome.reason)
-            }
+            for (entry, outcome) in zip(valid, outcomes) { items[entry.index] = outcome }
         }
-        let results = items.map { $0! }
-        func count(_ status: IngestOutcome.Status) -> Int { results.count { $0.status == status } }
-        return jsonResponse(
-            BatchResponse(
-                results: results, accepted: count(.accepted), duplicate: count(.duplicate), rejected: count(.rejected),
-                deadLettered: count(.deadLettered), failed: count(.failed)),
-            status: .ok)
+        return Self.response(Self.batchBody(items.enumerated().map { ($0.offset, $0.element!) }), status: .ok)
     }
 
     /// Checks the API key when keys are configured; returns the key (the client's identity) if any.

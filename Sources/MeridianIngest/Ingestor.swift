@@ -5,8 +5,8 @@ import Metrics
 import Synchronization
 
 /// The outcome of one event.
-public struct IngestOutcome: Sendable, Hashable, Encodable {
-    public enum Status: String, Sendable, Hashable, Encodable {
+public struct IngestOutcome: Sendable, Hashable {
+    public enum Status: String, Sendable, Hashable {
         /// Durable in the `events` topic (or, with `ack=enqueued`, admitted and being published).
         case accepted
         /// Seen before within the duplicate window; not published again.
@@ -31,8 +31,6 @@ public struct IngestOutcome: Sendable, Hashable, Encodable {
         self.reason = reason
         self.retryAfter = retryAfter
     }
-
-    enum CodingKeys: String, CodingKey { case id, status, reason }
 }
 
 /// When a 202 is sent.

@@ -21,7 +21,7 @@ struct MeridianProcess {
         port = Int.random(in: 20_000...40_000)
         self.dataDirectory = dataDirectory
         output = URL(fileURLWithPath: dataDirectory + "-\(port).log")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["serve", "--port", String(port), "--data-dir", dataDirectory] + arguments
         let handle = try FileHandle(forWritingTo: output)

@@ -105,6 +105,14 @@ import Testing
         #expect(
             try strict.decodeSingle(Array(#"{"type":"page.viewed"}"#.utf8), format: .json, receivedAt: now).type
                 == "page.viewed")
+        // The pattern must match the whole type: no trailing newline slips through `$`.
+        var patternOnly = EventDecoder.Configuration()
+        patternOnly.typePattern = "page\\.[a-z]+"
+        let patterned = try EventDecoder(configuration: patternOnly)
+        #expect(try patterned.decodeSingle(Array(#"{"type":"page.left"}"#.utf8), format: .json, receivedAt: now).type == "page.left")
+        #expect(throws: EventDecodingError.self) {
+            try patterned.decodeSingle(Array(#"{"type":"page.viewed\n"}"#.utf8), format: .json, receivedAt: now)
+        }
     }
 
     @Test func invalidPatternFailsAtConstruction() {

@@ -104,14 +104,56 @@ public enum Timestamp {
     private static let withoutFraction = Date.ISO8601FormatStyle()
 
     /// Formats a date as `2026-01-02T03:04:05.678Z`.
+    ///
+    /// Written by hand (days to civil date, Hinnant's algorithm): it runs for every event, and Foundation's
+    /// format styles cost several times more. Years outside 0001...9999 fall back to Foundation.
     public static func format(_ date: Date) -> String {
-        // Round to the millisecond first: formatting a Double's fraction directly can floor .678 to .677.
+        // Round to the millisecond first: a Double's fraction can otherwise floor .678 to .677.
         let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
-        let (seconds, fraction) = milliseconds.quotientAndRemainder(dividingBy: 1000)
-        let (wholeSeconds, millis) = fraction < 0 ? (seconds - 1, fraction + 1000) : (seconds, fraction)
-        let base = withoutFraction.format(Date(timeIntervalSince1970: Double(wholeSeconds)))
-        let digits = String(millis)
-        return base.dropLast() + "." + String(repeating: "0", count: 3 - digits.count) + digits + "Z"
+        var (seconds, millis) = milliseconds.quotientAndRemainder(dividingBy: 1000)
+        if millis < 0 {
+            seconds -= 1
+            millis += 1000
+        }
+        var (days, secondOfDay) = seconds.quotientAndRemainder(dividingBy: 86_400)
+        if secondOfDay < 0 {
+            days -= 1
+            secondOfDay += 86_400
+        }
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        guard (1...9999).contains(year) else { return withFraction.format(date) }
+
+        var text = [UInt8](repeating: 0, count: 24)
+        func put(_ value: Int64, at offset: Int, digits: Int) {
+            var value = value
+            for position in stride(from: offset + digits - 1, through: offset, by: -1) {
+                text[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            }
+        }
+        put(year, at: 0, digits: 4)
+        text[4] = UInt8(ascii: "-")
+        put(month, at: 5, digits: 2)
+        text[7] = UInt8(ascii: "-")
+        put(day, at: 8, digits: 2)
+        text[10] = UInt8(ascii: "T")
+        put(secondOfDay / 3600, at: 11, digits: 2)
+        text[13] = UInt8(ascii: ":")
+        put(secondOfDay / 60 % 60, at: 14, digits: 2)
+        text[16] = UInt8(ascii: ":")
+        put(secondOfDay % 60, at: 17, digits: 2)
+        text[19] = UInt8(ascii: ".")
+        put(millis, at: 20, digits: 3)
+        text[23] = UInt8(ascii: "Z")
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Parses an RFC 3339 timestamp with or without fractional seconds and with any UTC offset.

@@ -58,8 +58,8 @@ public enum EnvelopeFormat: Sendable, Hashable {
 
 /// Turns request bodies into validated ``CloudEvent``s.
 ///
-/// Parsing uses Foundation's `JSONSerialization`; the rules (both envelope shapes, defaults, limits)
-/// are Meridian's contract and are written here.
+/// The rules (both envelope shapes, defaults, limits) are Meridian's contract. Bodies are read with
+/// ``JSONScanner``, which validates the JSON and lets `data` travel as the exact bytes the client sent.
 public struct EventDecoder: Sendable {
     /// Limits and rules applied to every event.
     public struct Configuration: Sendable {
@@ -68,22 +68,28 @@ public struct EventDecoder: Sendable {
         /// Longest id accepted, in characters. Default 256.
         public var maxIDLength: Int = 256
         /// A regular expression every `type` must match in full.
-        public var typePattern: String = #"[A-Za-z0-9][A-Za-z0-9._:/-]{0,254}"#
+        public var typePattern: String = Self.defaultTypePattern
         /// When not empty, only these types are accepted.
         public var allowedTypes: Set<String> = []
         /// The `source` given to events that carry none (the legacy shape has none).
         public var defaultSource: String = "/meridian/ingestor"
 
+        /// Letters, digits and `._:/-`, starting with a letter or digit, at most 255 characters.
+        public static let defaultTypePattern = #"[A-Za-z0-9][A-Za-z0-9._:/-]{0,254}"#
+
         public init() {}
     }
 
     public let configuration: Configuration
-    private let typeRegex: UncheckedRegex
+    private let typeRegex: UncheckedRegex?
 
     /// Creates a decoder; fails when the type pattern is not a valid regular expression.
     public init(configuration: Configuration = .init()) throws {
         self.configuration = configuration
-        self.typeRegex = try UncheckedRegex("^(?:" + configuration.typePattern + ")$")
+        // The default pattern is checked by hand: a regular expression per event costs more than the rest.
+        self.typeRegex =
+            configuration.typePattern == Configuration.defaultTypePattern
+            ? nil : try UncheckedRegex(#"\A(?:"# + configuration.typePattern + #")\z"#)
     }
 
     /// Decodes the body of `POST /events`: exactly one event.
@@ -97,8 +103,8 @@ public struct EventDecoder: Sendable {
         }
         switch format {
         case .cloudEvent, .json:
-            let object = try Self.parseJSON(body)
-            return try decode(object, requireSpecVersion: format == .cloudEvent, receivedAt: now)
+            let (scanner, document) = try Self.parse(body)
+            return try decode(document, in: scanner, requireSpecVersion: format == .cloudEvent, receivedAt: now)
         case .batch, .ndjson:
             throw EventDecodingError(.invalid, field: nil, "use POST /events/batch for batches")
         }
@@ -114,14 +120,22 @@ public struct EventDecoder: Sendable {
     ) throws(EventDecodingError) -> [Result<CloudEvent, EventDecodingError>] {
         switch format {
         case .batch, .json, .cloudEvent:
-            let parsed = try Self.parseJSON(body)
-            guard let items = parsed as? [Any] else {
+            let (scanner, document) = try Self.parse(body)
+            guard document.kind == .array else {
                 throw EventDecodingError(.invalid, field: nil, "a batch must be a JSON array of events")
             }
-            return items.enumerated().map { index, item in
+            let items: [JSONScanner.Value]
+            do {
+                items = try scanner.elements(of: document)
+            } catch {
+                throw EventDecodingError(.malformed, field: nil, "malformed JSON: \(error.message)")
+            }
+            return items.map { item in
                 Result { () throws(EventDecodingError) -> CloudEvent in
-                    try checkItemSize(item, index: index)
-                    return try decode(item, requireSpecVersion: format == .batch, receivedAt: now)
+                    guard item.range.count <= configuration.maxEventBytes else {
+                        throw EventDecodingError(.tooLarge, field: nil, "event exceeds \(configuration.maxEventBytes) bytes")
+                    }
+                    return try decode(item, in: scanner, requireSpecVersion: format == .batch, receivedAt: now)
                 }
             }
         case .ndjson:
@@ -139,7 +153,8 @@ public struct EventDecoder: Sendable {
                                 .tooLarge, field: nil, "line \(number): event exceeds \(configuration.maxEventBytes) bytes")
                         }
                         do throws(EventDecodingError) {
-                            return try decode(Self.parseJSON(Array(trimmed)), requireSpecVersion: false, receivedAt: now)
+                            let (scanner, document) = try Self.parse(Array(trimmed))
+                            return try decode(document, in: scanner, requireSpecVersion: false, receivedAt: now)
                         } catch {
                             throw EventDecodingError(error.kind, field: error.field, "line \(number): \(error.detail)")
                         }
@@ -149,22 +164,15 @@ public struct EventDecoder: Sendable {
         }
     }
 
-    private func checkItemSize(_ item: Any, index: Int) throws(EventDecodingError) {
-        guard JSONSerialization.isValidJSONObject(item),
-            let data = try? JSONSerialization.data(withJSONObject: item)
-        else { return }
-        if data.count > configuration.maxEventBytes {
-            throw EventDecodingError(.tooLarge, field: nil, "event exceeds \(configuration.maxEventBytes) bytes")
-        }
-    }
-
-    private static func parseJSON(_ body: [UInt8]) throws(EventDecodingError) -> Any {
+    private static func parse(_ body: [UInt8]) throws(EventDecodingError) -> (JSONScanner, JSONScanner.Value) {
         guard !body.isEmpty else { throw EventDecodingError(.malformed, field: nil, "the body is empty") }
+        var scanner = JSONScanner(body)
         do {
-            return try JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
+            let document = try scanner.document()
+            return (scanner, document)
         } catch {
-            let debug = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
-            throw EventDecodingError(.malformed, field: nil, "malformed JSON: \(debug ?? "\(error)")")
+            throw EventDecodingError(
+                .malformed, field: nil, "malformed JSON at \(scanner.position(of: error.offset)): \(error.message)")
         }
     }
 
@@ -173,71 +181,119 @@ public struct EventDecoder: Sendable {
         "subject", "partitionkey",
     ]
 
-    /// Validates one parsed event object of either shape.
-    func decode(_ parsed: Any, requireSpecVersion: Bool, receivedAt now: Date) throws(EventDecodingError) -> CloudEvent {
-        guard let object = parsed as? [String: Any] else {
+    /// The attributes of one event object, by name.
+    private struct Attributes {
+        let scanner: JSONScanner
+        let members: [String: JSONScanner.Value]
+
+        func has(_ name: String) -> Bool { members[name] != nil }
+
+        /// A string attribute; `nil` when absent or JSON null.
+        func string(_ name: String) throws(EventDecodingError) -> String? {
+            guard let value = members[name], value.kind != .null else { return nil }
+            guard value.kind == .string else { throw EventDecodingError(.invalid, field: name, "must be a string") }
+            return try text(value, field: name)
+        }
+
+        func text(_ value: JSONScanner.Value, field: String) throws(EventDecodingError) -> String {
+            do {
+                return try scanner.decodeString(value)
+            } catch {
+                throw EventDecodingError(.invalid, field: field, error.message)
+            }
+        }
+
+        /// The value's bytes as sent.
+        func raw(_ value: JSONScanner.Value) -> ArraySlice<UInt8> { scanner.bytes[value.range] }
+    }
+
+    /// Validates one event object of either shape.
+    private func decode(
+        _ value: JSONScanner.Value,
+        in scanner: JSONScanner,
+        requireSpecVersion: Bool,
+        receivedAt now: Date
+    ) throws(EventDecodingError) -> CloudEvent {
+        guard value.kind == .object else {
             throw EventDecodingError(.invalid, field: nil, "an event must be a JSON object")
         }
-        let isCloudEvent = requireSpecVersion || object["specversion"] != nil
+        var members: [String: JSONScanner.Value] = [:]
+        do {
+            for member in try scanner.members(of: value) { members[member.key] = member.value }
+        } catch {
+            throw EventDecodingError(.malformed, field: nil, "malformed JSON: \(error.message)")
+        }
+        let object = Attributes(scanner: scanner, members: members)
+        let isCloudEvent = requireSpecVersion || object.has("specversion")
         if isCloudEvent {
-            guard let version = object["specversion"] else {
+            guard object.has("specversion") else {
                 throw EventDecodingError(.invalid, field: "specversion", "is required")
             }
-            guard let text = version as? String, text == CloudEvent.specVersion else {
+            guard (try? object.string("specversion")) == CloudEvent.specVersion else {
                 throw EventDecodingError(.invalid, field: "specversion", "must be \"1.0\"")
             }
         }
-        let id = try optionalString(object, "id") ?? UUID().uuidString.lowercased()
+        let id = try object.string("id") ?? UUID().uuidString.lowercased()
         if id.isEmpty { throw EventDecodingError(.invalid, field: "id", "must not be empty") }
         if id.count > configuration.maxIDLength {
             throw EventDecodingError(.invalid, field: "id", "is longer than \(configuration.maxIDLength) characters")
         }
-        guard let type = try optionalString(object, "type") else {
+        guard let type = try object.string("type") else {
             throw EventDecodingError(.invalid, field: "type", "is required")
         }
         if type.isEmpty { throw EventDecodingError(.invalid, field: "type", "must not be empty") }
         if !configuration.allowedTypes.isEmpty, !configuration.allowedTypes.contains(type) {
             throw EventDecodingError(.invalid, field: "type", "'\(type)' is not an allowed event type")
         }
-        if !typeRegex.matches(type) {
+        if !(typeRegex?.matches(type) ?? Self.matchesDefaultTypePattern(type)) {
             throw EventDecodingError(
                 .invalid, field: "type", "'\(type)' does not match the pattern \(configuration.typePattern)")
         }
-        let source = try optionalString(object, "source") ?? configuration.defaultSource
+        let source = try object.string("source") ?? configuration.defaultSource
         if source.isEmpty { throw EventDecodingError(.invalid, field: "source", "must not be empty") }
 
         let timeField = isCloudEvent ? "time" : "timestamp"
-        let time = try parseTime(object[timeField], field: timeField) ?? now
+        let time = try parseTime(object, field: timeField, allowUnixTime: !isCloudEvent) ?? now
 
-        var contentType = try optionalString(object, "datacontenttype") ?? "application/json"
+        var contentType = try object.string("datacontenttype") ?? "application/json"
         let data: [UInt8]
-        if isCloudEvent, let encoded = object["data_base64"] {
-            guard let text = encoded as? String, let bytes = Data(base64Encoded: text) else {
+        if isCloudEvent, let encoded = object.members["data_base64"] {
+            guard encoded.kind == .string, let bytes = Data(base64Encoded: try object.text(encoded, field: "data_base64"))
+            else {
                 throw EventDecodingError(.invalid, field: "data_base64", "must be base64 text")
             }
-            if object["data"] != nil {
+            if object.has("data") {
                 throw EventDecodingError(.invalid, field: "data", "must not be given together with data_base64")
             }
             data = Array(bytes)
-            if object["datacontenttype"] == nil { contentType = "application/octet-stream" }
+            if !object.has("datacontenttype") { contentType = "application/octet-stream" }
         } else {
-            let payload = object[isCloudEvent ? "data" : "payload"]
-            data = try Self.encodeData(payload, contentType: contentType, field: isCloudEvent ? "data" : "payload")
+            let field = isCloudEvent ? "data" : "payload"
+            switch object.members[field] {
+            case nil:
+                data = []
+            case let payload? where payload.kind == .null:
+                data = []
+            case let payload? where payload.kind == .string && !contentType.lowercased().contains("json"):
+                data = Array(try object.text(payload, field: field).utf8)
+            case let payload?:
+                data = Array(object.raw(payload))
+            }
         }
 
         var partitionKey: String?
         var extensions: [String: String] = [:]
         if isCloudEvent {
-            partitionKey = try optionalString(object, "partitionkey")
-            for (name, value) in object where !Self.reservedAttributes.contains(name) {
+            partitionKey = try object.string("partitionkey")
+            for (name, value) in members where !Self.reservedAttributes.contains(name) {
                 guard Self.isValidExtensionName(name) else {
                     throw EventDecodingError(
                         .invalid, field: name, "extension names are lower-case letters and digits, at most 20")
                 }
-                extensions[name] = try Self.attributeText(value, field: name)
+                extensions[name] = try Self.attributeText(value, object: object, field: name)
             }
             for name in ["dataschema", "subject"] {
-                if let value = object[name] { extensions[name] = try Self.attributeText(value, field: name) }
+                if let value = members[name] { extensions[name] = try Self.attributeText(value, object: object, field: name) }
             }
         }
         return CloudEvent(
@@ -252,26 +308,18 @@ public struct EventDecoder: Sendable {
         )
     }
 
-    private func optionalString(_ object: [String: Any], _ field: String) throws(EventDecodingError) -> String? {
-        guard let value = object[field], !(value is NSNull) else { return nil }
-        guard let text = value as? String else {
-            throw EventDecodingError(.invalid, field: field, "must be a string")
-        }
-        return text
-    }
-
-    private func parseTime(_ value: Any?, field: String) throws(EventDecodingError) -> Date? {
-        guard let value, !(value is NSNull) else { return nil }
-        if let text = value as? String {
+    private func parseTime(_ object: Attributes, field: String, allowUnixTime: Bool) throws(EventDecodingError) -> Date? {
+        guard let value = object.members[field], value.kind != .null else { return nil }
+        if value.kind == .string {
+            let text = try object.text(value, field: field)
             guard let date = Timestamp.parse(text) else {
                 throw EventDecodingError(.invalid, field: field, "'\(text)' is not an RFC 3339 timestamp")
             }
             return date
         }
-        if !isCloudEvent(field), let number = value as? NSNumber, !(value is Bool) {
+        if allowUnixTime, value.kind == .number {
             // Legacy clients send Unix time, in seconds or milliseconds.
-            let raw = number.doubleValue
-            guard raw.isFinite, raw >= 0 else {
+            guard let raw = Double(String(decoding: object.raw(value), as: UTF8.self)), raw.isFinite, raw >= 0 else {
                 throw EventDecodingError(.invalid, field: field, "must be a positive Unix time")
             }
             return Date(timeIntervalSince1970: raw > 100_000_000_000 ? raw / 1000 : raw)
@@ -279,21 +327,19 @@ public struct EventDecoder: Sendable {
         throw EventDecodingError(.invalid, field: field, "must be an RFC 3339 timestamp")
     }
 
-    private func isCloudEvent(_ timeField: String) -> Bool { timeField == "time" }
+    /// The default type rule, checked without a regular expression.
+    static func matchesDefaultTypePattern(_ type: String) -> Bool {
+        let utf8 = type.utf8
+        guard let first = utf8.first, utf8.count <= 255, isAlphanumeric(first) else { return false }
+        return utf8.allSatisfy { byte in
+            isAlphanumeric(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ":")
+                || byte == UInt8(ascii: "/") || byte == UInt8(ascii: "-")
+        }
+    }
 
-    private static func encodeData(_ payload: Any?, contentType: String, field: String) throws(EventDecodingError)
-        -> [UInt8]
-    {
-        guard let payload, !(payload is NSNull) else { return [] }
-        if let text = payload as? String, !contentType.lowercased().contains("json") {
-            return Array(text.utf8)
-        }
-        do {
-            return Array(
-                try JSONSerialization.data(withJSONObject: payload, options: [.fragmentsAllowed, .withoutEscapingSlashes]))
-        } catch {
-            throw EventDecodingError(.invalid, field: field, "cannot be encoded as JSON")
-        }
+    private static func isAlphanumeric(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
     }
 
     private static func isValidExtensionName(_ name: String) -> Bool {
@@ -301,10 +347,14 @@ public struct EventDecoder: Sendable {
             && name.utf8.allSatisfy { ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= 48 && $0 <= 57) }
     }
 
-    private static func attributeText(_ value: Any, field: String) throws(EventDecodingError) -> String {
-        if let text = value as? String { return text }
-        if let number = value as? NSNumber { return number.stringValue }
-        throw EventDecodingError(.invalid, field: field, "must be a string, number or boolean")
+    private static func attributeText(_ value: JSONScanner.Value, object: Attributes, field: String) throws(EventDecodingError)
+        -> String
+    {
+        switch value.kind {
+        case .string: return try object.text(value, field: field)
+        case .number, .bool: return String(decoding: object.raw(value), as: UTF8.self)
+        default: throw EventDecodingError(.invalid, field: field, "must be a string, number or boolean")
+        }
     }
 }
 

@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+
+@testable import MeridianCore
+
+@Suite struct JSONScannerTests {
+    func scan(_ text: String) throws(JSONScanner.Failure) -> (JSONScanner, JSONScanner.Value) {
+        var scanner = JSONScanner(Array(text.utf8))
+        let value = try scanner.document()
+        return (scanner, value)
+    }
+
+    @Test(arguments: [
+        #"{"a":1,}"#, #"[1,2,]"#, #"{"a" 1}"#, #"{a:1}"#, #"[01]"#, #"[1.]"#, #"[-]"#, #"["\x"]"#, #"["\u12G4"]"#,
+        "[\"a\u{01}b\"]", #"[tru]"#, #"{"a":1} x"#, #"{"a":"#, "", #""unterminated"#, #"[1e]"#,
+    ])
+    func rejectsMalformedJSON(_ text: String) {
+        #expect(throws: JSONScanner.Failure.self) { try scan(text) }
+    }
+
+    @Test(arguments: [
+        #"{}"#, #"[]"#, #" {"a" : [1, -2.5e+3, true, false, null, {"b":"c"}]} "#, #""\u00e9\ud83d\ude00\n""#, #"0"#,
+        #"-0.0E-2"#,
+    ])
+    func acceptsValidJSONAsFoundationDoes(_ text: String) throws {
+        _ = try scan(text)
+        #expect((try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) != nil)
+    }
+
+    @Test func membersAndStringDecoding() throws {
+        let (scanner, value) = try scan(#"{"k\"ey":"v\u00e9\ud83d\ude00\/","n":[1, {"x":2}],"s":"plain"}"#)
+        let members = try scanner.members(of: value)
+        #expect(members.map(\.key) == [#"k"ey"#, "n", "s"])
+        #expect(try scanner.decodeString(members[0].value) == "vé😀/")
+        #expect(String(decoding: scanner.bytes[members[1].value.range], as: UTF8.self) == #"[1, {"x":2}]"#)
+        #expect(try scanner.elements(of: members[1].value).map(\.kind) == [.number, .object])
+        #expect(try scanner.decodeString(members[2].value) == "plain")
+    }
+
+    @Test func errorsCarryALineAndColumn() {
+        var scanner = JSONScanner(Array("{\n  \"a\": nope\n}".utf8))
+        do {
+            _ = try scanner.document()
+            Issue.record("must fail")
+        } catch {
+            #expect(scanner.position(of: error.offset) == "line 2, column 8")
+        }
+    }
+
+    @Test func nestingIsBounded() {
+        let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        #expect(throws: JSONScanner.Failure.self) { try scan(deep) }
+        let fine = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+        #expect((try? scan(fine)) != nil)
+    }
+}
+
+@Suite struct TimestampTests {
+    /// Foundation as the reference for the calendar (whole seconds, from 1600: Foundation switches to the
+    /// Julian calendar before 1582) and the milliseconds checked on their own.
+    @Test func formatsLikeFoundationForManyDates() {
+        let style = Date.ISO8601FormatStyle()
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let seconds = Int64.random(in: -11_676_096_000...253_402_300_799, using: &generator)
+            let millis = Int64.random(in: 0...999, using: &generator)
+            let date = Date(timeIntervalSince1970: Double(seconds) + Double(millis) / 1000)
+            let whole = style.format(Date(timeIntervalSince1970: Double(seconds)))
+            let expected = whole.dropLast() + "." + String(format: "%03d", millis) + "Z"
+            #expect(Timestamp.format(date) == expected, "for \(seconds) s + \(millis) ms")
+        }
+        #expect(Timestamp.format(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: -0.001)) == "1969-12-31T23:59:59.999Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: 951_782_400)) == "2000-02-29T00:00:00.000Z")
+    }
+
+    @Test func parsesOffsetsAndFractions() {
+        #expect(Timestamp.parse("2026-01-02T03:04:05Z").map(Timestamp.format) == "2026-01-02T03:04:05.000Z")
+        #expect(Timestamp.parse("2026-01-02T03:04:05.5+01:00").map(Timestamp.format) == "2026-01-02T02:04:05.500Z")
+        #expect(Timestamp.parse("2026-01-02") == nil)
+        #expect(Timestamp.parse("yesterday") == nil)
+    }
+}
+
+@Suite struct RawDataTests {
+    @Test func dataTravelsAsTheClientSentIt() throws {
+        let decoder = try EventDecoder()
+        let event = try decoder.decodeSingle(
+            Array(#"{"type":"a.b","payload": {"b" : [1, 2.50],  "a":"\u00e9"} }"#.utf8), format: .json, receivedAt: Date())
+        #expect(String(decoding: event.data, as: UTF8.self) == #"{"b" : [1, 2.50],  "a":"\u00e9"}"#)
+    }
+
+    @Test func theDefaultTypeRuleMatchesItsPattern() throws {
+        let regex = try NSRegularExpression(pattern: #"\A(?:"# + EventDecoder.Configuration.defaultTypePattern + #")\z"#)
+        for type in ["a", "page.viewed", "com.example/x:y-z_1", ".a", "a b", "é", "", String(repeating: "a", count: 255),
+            String(repeating: "a", count: 256), "a\n"]
+        {
+            let expected = regex.firstMatch(in: type, range: NSRange(type.startIndex..., in: type)) != nil
+            #expect(EventDecoder.matchesDefaultTypePattern(type) == expected, "type \(type.debugDescription)")
+        }
+    }
+}
