@@ -69,6 +69,7 @@ let package = Package(
         .target(
             name: "MeridianHTTP",
             dependencies: [
+                "MeridianCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -112,7 +112,10 @@ public func buildRouter(
     router.add(middleware: HTTPMetricsMiddleware(factory: metrics))
     router.add(middleware: ProblemMiddleware())
 
-    router.get("/health") { _, _ in jsonResponse(["status": "ok"]) }
+    let healthy = ByteBuffer(string: #"{"status":"ok"}"#)
+    router.get("/health") { _, _ in
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: healthy))
+    }
     router.get("/ready") { _, _ -> Response in
         if ingestor?.isDraining == true {
             return jsonResponse(["status": "draining"], status: .serviceUnavailable)

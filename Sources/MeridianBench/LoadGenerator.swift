@@ -35,6 +35,11 @@ public struct LoadGenerator: Sendable {
 
         public var requestsPerSecond: Double { seconds > 0 ? Double(requests) / seconds : 0 }
 
+        /// A phase that did not run.
+        public static var empty: Result {
+            Result(requests: 0, errors: 0, statuses: [:], seconds: 0, latency: Histogram(highestTrackableValue: 60_000_000))
+        }
+
         /// A latency percentile in milliseconds.
         public func latencyMilliseconds(_ percentile: Double) -> Double {
             Double(latency.valueAtPercentile(percentile)) / 1000

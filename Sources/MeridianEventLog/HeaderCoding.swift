@@ -6,14 +6,14 @@ import MeridianCore
 enum HeaderCoding {
     static func encode(_ headers: [EventHeader]) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(4 + headers.reduce(0) { $0 + 6 + $1.name.utf8.count + $1.value.count })
+        out.reserveCapacity(4 + headers.reduce(0) { $0 + 8 + $1.name.utf8.count + $1.byteCount })
         append(UInt32(headers.count), to: &out)
         for header in headers {
             let name = Array(header.name.utf8)
             append(UInt32(name.count), to: &out)
             out.append(contentsOf: name)
-            append(UInt32(header.value.count), to: &out)
-            out.append(contentsOf: header.value)
+            append(UInt32(header.byteCount), to: &out)
+            header.withValueBytes { out.append(contentsOf: $0) }
         }
         return out
     }

@@ -2,7 +2,9 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import MeridianCore
 import Metrics
+import Synchronization
 
 extension HTTPField.Name {
     public static let requestID = Self("X-Request-ID")!
@@ -23,7 +25,7 @@ public struct RequestIDMiddleware: RouterMiddleware {
     ) async throws -> Response {
         var context = context
         let supplied = request.headers[.requestID].flatMap { $0.count <= 128 && !$0.isEmpty ? $0 : nil }
-        context.requestID = supplied ?? UUID().uuidString.lowercased()
+        context.requestID = supplied ?? RandomID.uuidString()
         context.logger[metadataKey: "request_id"] = .string(context.requestID)
         var response = try await next(request, context)
         response.headers[.requestID] = context.requestID
@@ -77,12 +79,54 @@ public struct ProblemMiddleware: RouterMiddleware {
 
 /// Records `meridian_http_requests_total{route, method, status}` and
 /// `meridian_http_request_duration_seconds{route, method}`.
+///
+/// The metric handles are made once per label set and kept, so a request costs two lookups.
 public struct HTTPMetricsMiddleware: RouterMiddleware {
     public typealias Context = MeridianRequestContext
-    private let factory: any MetricsFactory
+
+    private struct Labels: Hashable {
+        var route: String
+        var method: String
+        var status: Int
+    }
+
+    private final class Handles: Sendable {
+        let factory: any MetricsFactory
+        let counters = Mutex<[Labels: Counter]>([:])
+        let timers = Mutex<[Labels: Metrics.Timer]>([:])
+
+        init(factory: any MetricsFactory) { self.factory = factory }
+
+        func counter(_ labels: Labels) -> Counter {
+            counters.withLock { counters in
+                if let counter = counters[labels] { return counter }
+                let counter = Counter(
+                    label: "meridian_http_requests_total",
+                    dimensions: [("route", labels.route), ("method", labels.method), ("status", String(labels.status))],
+                    factory: factory)
+                counters[labels] = counter
+                return counter
+            }
+        }
+
+        func timer(_ labels: Labels) -> Metrics.Timer {
+            timers.withLock { timers in
+                if let timer = timers[labels] { return timer }
+                let timer = Metrics.Timer(
+                    label: "meridian_http_request_duration_seconds",
+                    dimensions: [("route", labels.route), ("method", labels.method)],
+                    preferredDisplayUnit: .seconds,
+                    factory: factory)
+                timers[labels] = timer
+                return timer
+            }
+        }
+    }
+
+    private let handles: Handles
 
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
-        self.factory = factory
+        self.handles = Handles(factory: factory)
     }
 
     public func handle(
@@ -94,17 +138,8 @@ public struct HTTPMetricsMiddleware: RouterMiddleware {
         let response = try await next(request, context)
         let route = context.endpointPath ?? "unmatched"
         let method = request.method.rawValue
-        Counter(
-            label: "meridian_http_requests_total",
-            dimensions: [("route", route), ("method", method), ("status", String(response.status.code))],
-            factory: factory
-        ).increment()
-        Metrics.Timer(
-            label: "meridian_http_request_duration_seconds",
-            dimensions: [("route", route), ("method", method)],
-            preferredDisplayUnit: .seconds,
-            factory: factory
-        ).recordNanoseconds(Int64(start.duration(to: .now).nanoseconds))
+        handles.counter(Labels(route: route, method: method, status: response.status.code)).increment()
+        handles.timer(Labels(route: route, method: method, status: 0)).recordNanoseconds(start.duration(to: .now).nanoseconds)
         return response
     }
 }

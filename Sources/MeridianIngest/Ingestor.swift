@@ -162,13 +162,17 @@ public final class Ingestor: Sendable {
     private func publishDurably(_ events: [CloudEvent], traceparent: String?) async -> [IngestOutcome] {
         let now = clock()
         var outcomes = [IngestOutcome?](repeating: nil, count: events.count)
-        var toPublish: [(index: Int, key: String, record: EventRecord)] = []
+        var toPublish: [(index: Int, key: DuplicateWindow.Key?, record: EventRecord)] = []
         // A repeat of an event earlier in the same request shares that event's fate.
         var repeats: [(index: Int, of: Int)] = []
-        var firstInRequest: [String: Int] = [:]
+        var firstInRequest: [DuplicateWindow.Key: Int] = [:]
         state.withLock { state in
             for (index, event) in events.enumerated() {
-                let key = event.source + "\u{1F}" + event.id
+                if event.hasGeneratedID {
+                    toPublish.append((index, nil, event.record(topic: topics.events, traceparent: traceparent)))
+                    continue
+                }
+                let key = DuplicateWindow.Key(source: event.source, id: event.id)
                 if let first = firstInRequest[key] {
                     repeats.append((index, first))
                     continue
@@ -210,20 +214,20 @@ public final class Ingestor: Sendable {
             for (entry, result) in zip(deadLetters, written) { deadLetterResults[entry.slot] = result }
         }
 
-        var completed: [String] = []
-        var abandoned: [String] = []
+        var completed: [DuplicateWindow.Key] = []
+        var abandoned: [DuplicateWindow.Key] = []
         for (slot, result) in results.enumerated() {
             let (index, key, _) = toPublish[slot]
             let id = events[index].id
             switch result {
             case .success:
                 outcomes[index] = IngestOutcome(id: id, status: .accepted)
-                completed.append(key)
+                if let key { completed.append(key) }
                 metrics.count(.published, 1)
             case .failure(let error):
                 if case .success = deadLetterResults[slot] {
                     outcomes[index] = IngestOutcome(id: id, status: .deadLettered, reason: error.message)
-                    completed.append(key)
+                    if let key { completed.append(key) }
                     metrics.count(.deadLettered, 1)
                     logger.warning(
                         "event dead-lettered", metadata: ["event_id": .string(id), "error": .string(error.description)])
@@ -231,7 +235,7 @@ public final class Ingestor: Sendable {
                     outcomes[index] = IngestOutcome(
                         id: id, status: .failed, reason: error.message,
                         retryAfter: error.code == .queueFull ? 1 : 2)
-                    abandoned.append(key)
+                    if let key { abandoned.append(key) }
                     metrics.count(.failed, 1)
                     logger.error(
                         "event not stored", metadata: ["event_id": .string(id), "error": .string(error.description)])

@@ -8,8 +8,9 @@ public struct KafkaConfiguration: Sendable {
     public var brokers: String = "127.0.0.1:9092"
     /// `client.id`. Default `meridian`.
     public var clientID: String = "meridian"
-    /// `linger.ms`: how long the producer waits to fill a batch. Default 5.
-    public var lingerMilliseconds: Int = 5
+    /// `linger.ms`: how long the producer waits to fill a batch. Default 2: clients wait for the
+    /// acknowledgement, so the linger is part of every request's latency (docs/benchmarks.md).
+    public var lingerMilliseconds: Int = 2
     /// `batch.size` in bytes. Default 1,000,000.
     public var batchBytes: Int = 1_000_000
     /// `compression.codec`: `none`, `gzip`, `snappy`, `lz4` or `zstd`. Default `lz4`.

@@ -119,7 +119,7 @@ final class KafkaProducer: Sendable {
     private func send(_ record: EventRecord, opaque: UnsafeMutableRawPointer) -> rd_kafka_resp_err_t {
         let headers = rd_kafka_headers_new(record.headers.count)
         for header in record.headers {
-            _ = header.value.withUnsafeBytes { value in
+            _ = header.withValueBytes { value in
                 rd_kafka_header_add(headers, header.name, -1, value.baseAddress, value.count)
             }
         }
@@ -127,27 +127,29 @@ final class KafkaProducer: Sendable {
         let code: rd_kafka_resp_err_t = record.topic.withCString { topic in
             record.value.withUnsafeBytes { value in
                 key.withUnsafeBytes { keyBytes in
-                    var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 6)
-                    fields[0].vtype = RD_KAFKA_VTYPE_TOPIC
-                    fields[0].u.cstr = topic
-                    fields[1].vtype = RD_KAFKA_VTYPE_VALUE
-                    fields[1].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
-                    fields[1].u.mem.size = value.count
-                    fields[2].vtype = RD_KAFKA_VTYPE_KEY
-                    fields[2].u.mem.ptr = record.key == nil ? nil : UnsafeMutableRawPointer(mutating: keyBytes.baseAddress)
-                    fields[2].u.mem.size = record.key == nil ? 0 : keyBytes.count
-                    fields[3].vtype = RD_KAFKA_VTYPE_OPAQUE
-                    fields[3].u.ptr = opaque
-                    fields[4].vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                    fields[4].u.i = RD_KAFKA_MSG_F_COPY
-                    fields[5].vtype = RD_KAFKA_VTYPE_HEADERS
-                    fields[5].u.headers = headers
-                    guard let error = rd_kafka_produceva(handle.raw, fields, fields.count) else {
-                        return RD_KAFKA_RESP_ERR_NO_ERROR
+                    withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6) { fields in
+                        fields.initialize(repeating: rd_kafka_vu_t())
+                        fields[0].vtype = RD_KAFKA_VTYPE_TOPIC
+                        fields[0].u.cstr = topic
+                        fields[1].vtype = RD_KAFKA_VTYPE_VALUE
+                        fields[1].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+                        fields[1].u.mem.size = value.count
+                        fields[2].vtype = RD_KAFKA_VTYPE_KEY
+                        fields[2].u.mem.ptr = record.key == nil ? nil : UnsafeMutableRawPointer(mutating: keyBytes.baseAddress)
+                        fields[2].u.mem.size = record.key == nil ? 0 : keyBytes.count
+                        fields[3].vtype = RD_KAFKA_VTYPE_OPAQUE
+                        fields[3].u.ptr = opaque
+                        fields[4].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                        fields[4].u.i = RD_KAFKA_MSG_F_COPY
+                        fields[5].vtype = RD_KAFKA_VTYPE_HEADERS
+                        fields[5].u.headers = headers
+                        guard let error = rd_kafka_produceva(handle.raw, fields.baseAddress, fields.count) else {
+                            return RD_KAFKA_RESP_ERR_NO_ERROR
+                        }
+                        let code = rd_kafka_error_code(error)
+                        rd_kafka_error_destroy(error)
+                        return code
                     }
-                    let code = rd_kafka_error_code(error)
-                    rd_kafka_error_destroy(error)
-                    return code
                 }
             }
         }

@@ -50,6 +50,9 @@ struct BenchIngest: AsyncParsableCommand {
     @Flag(help: "Skip the raw produce phase.")
     var skipProduce = false
 
+    @Flag(help: "Skip the HTTP floor phase (for profiling the ingest phase alone).")
+    var skipFloor = false
+
     func validate() throws {
         guard ["single", "batch"].contains(mode) else { throw ValidationError("--mode must be single or batch") }
         guard (1...10_000).contains(connections) else { throw ValidationError("--connections must be 1...10000") }
@@ -68,7 +71,9 @@ struct BenchIngest: AsyncParsableCommand {
         let generator = LoadGenerator(host: host, port: port, connections: connections, duration: .seconds(duration))
 
         let bodies = Self.makeBodies(mode: mode, batchSize: batchSize)
-        let floor = try await generator.run(.init(method: "GET", path: "/health"), group: group)
+        let floor =
+            skipFloor
+            ? LoadGenerator.Result.empty : try await generator.run(.init(method: "GET", path: "/health"), group: group)
         let ingest = try await generator.run(
             .init(
                 method: "POST", path: mode == "single" ? "/events" : "/events/batch",

@@ -100,30 +100,41 @@ import Testing
 }
 
 @Suite struct DuplicateWindowTests {
+    /// Shorthand: a key from the default source.
+    func key(_ id: String) -> DuplicateWindow.Key { DuplicateWindow.Key(source: "/s", id: id) }
+
     @Test func pendingThenDoneThenExpired() {
         var window = DuplicateWindow(window: 10, capacity: 100)
-        #expect(window.begin("a", now: 0) == .new)
-        #expect(window.begin("a", now: 1) == .inProgress)
-        window.complete("a")
-        #expect(window.begin("a", now: 2) == .duplicate)
-        #expect(window.begin("a", now: 11) == .new)
+        #expect(window.begin(key("a"), now: 0) == .new)
+        #expect(window.begin(key("a"), now: 1) == .inProgress)
+        window.complete(key("a"))
+        #expect(window.begin(key("a"), now: 2) == .duplicate)
+        #expect(window.begin(key("a"), now: 11) == .new)
+    }
+
+    @Test func theSameIdFromAnotherSourceIsNotADuplicate() {
+        var window = DuplicateWindow(window: 10, capacity: 100)
+        #expect(window.begin(DuplicateWindow.Key(source: "/a", id: "1"), now: 0) == .new)
+        window.complete(DuplicateWindow.Key(source: "/a", id: "1"))
+        #expect(window.begin(DuplicateWindow.Key(source: "/b", id: "1"), now: 0) == .new)
+        #expect(window.begin(DuplicateWindow.Key(source: "/a", id: "1"), now: 0) == .duplicate)
     }
 
     @Test func abandonedIdsCanBeRetried() {
         var window = DuplicateWindow(window: 10, capacity: 100)
-        #expect(window.begin("a", now: 0) == .new)
-        window.abandon("a")
-        #expect(window.begin("a", now: 1) == .new)
+        #expect(window.begin(key("a"), now: 0) == .new)
+        window.abandon(key("a"))
+        #expect(window.begin(key("a"), now: 1) == .new)
     }
 
     @Test func capacityBoundsMemory() {
         var window = DuplicateWindow(window: 1_000, capacity: 50)
         for index in 0..<1_000 {
-            #expect(window.begin("id\(index)", now: 0) == .new)
-            window.complete("id\(index)")
+            #expect(window.begin(key("id\(index)"), now: 0) == .new)
+            window.complete(key("id\(index)"))
         }
         #expect(window.count <= 50)
-        #expect(window.begin("id999", now: 0) == .duplicate)
-        #expect(window.begin("id0", now: 0) == .new)
+        #expect(window.begin(key("id999"), now: 0) == .duplicate)
+        #expect(window.begin(key("id0"), now: 0) == .new)
     }
 }

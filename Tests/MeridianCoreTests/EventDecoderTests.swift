@@ -109,7 +109,8 @@ import Testing
         var patternOnly = EventDecoder.Configuration()
         patternOnly.typePattern = "page\\.[a-z]+"
         let patterned = try EventDecoder(configuration: patternOnly)
-        #expect(try patterned.decodeSingle(Array(#"{"type":"page.left"}"#.utf8), format: .json, receivedAt: now).type == "page.left")
+        #expect(
+            try patterned.decodeSingle(Array(#"{"type":"page.left"}"#.utf8), format: .json, receivedAt: now).type == "page.left")
         #expect(throws: EventDecodingError.self) {
             try patterned.decodeSingle(Array(#"{"type":"page.viewed\n"}"#.utf8), format: .json, receivedAt: now)
         }

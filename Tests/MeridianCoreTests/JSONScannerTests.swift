@@ -92,11 +92,28 @@ import Testing
 
     @Test func theDefaultTypeRuleMatchesItsPattern() throws {
         let regex = try NSRegularExpression(pattern: #"\A(?:"# + EventDecoder.Configuration.defaultTypePattern + #")\z"#)
-        for type in ["a", "page.viewed", "com.example/x:y-z_1", ".a", "a b", "é", "", String(repeating: "a", count: 255),
-            String(repeating: "a", count: 256), "a\n"]
-        {
+        for type in [
+            "a", "page.viewed", "com.example/x:y-z_1", ".a", "a b", "é", "", String(repeating: "a", count: 255),
+            String(repeating: "a", count: 256), "a\n",
+        ] {
             let expected = regex.firstMatch(in: type, range: NSRange(type.startIndex..., in: type)) != nil
             #expect(EventDecoder.matchesDefaultTypePattern(type) == expected, "type \(type.debugDescription)")
         }
+    }
+}
+
+@Suite struct RandomIDTests {
+    @Test func version4UUIDsThatFoundationParses() {
+        var seen: Set<String> = []
+        for _ in 0..<1_000 {
+            let id = RandomID.uuidString()
+            let uuid = UUID(uuidString: id)
+            #expect(uuid != nil)
+            #expect(uuid?.uuidString.lowercased() == id)
+            #expect(Array(id)[14] == "4")
+            #expect("89ab".contains(Array(id)[19]))
+            seen.insert(id)
+        }
+        #expect(seen.count == 1_000)
     }
 }

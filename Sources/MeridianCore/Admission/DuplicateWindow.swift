@@ -5,6 +5,17 @@ import DequeModule
 /// An id is *pending* from admission until its record is durable, then *done*. A failed publish
 /// forgets the id, so the client's retry is accepted.
 public struct DuplicateWindow: Sendable {
+    /// An event's identity: CloudEvents ids are unique per source.
+    public struct Key: Sendable, Hashable {
+        public var source: String
+        public var id: String
+
+        public init(source: String, id: String) {
+            self.source = source
+            self.id = id
+        }
+    }
+
     public enum Check: Sendable, Hashable {
         /// Not seen: it is now pending.
         case new
@@ -24,8 +35,8 @@ public struct DuplicateWindow: Sendable {
     public let window: Double
     /// How many ids are remembered at most; the oldest are forgotten first.
     public let capacity: Int
-    private var entries: [String: Entry] = [:]
-    private var order: Deque<(key: String, at: Double, generation: UInt64)> = []
+    private var entries: [Key: Entry] = [:]
+    private var order: Deque<(key: Key, at: Double, generation: UInt64)> = []
     private var nextGeneration: UInt64 = 0
 
     public init(window: Double, capacity: Int) {
@@ -36,7 +47,7 @@ public struct DuplicateWindow: Sendable {
     public var count: Int { entries.count }
 
     /// Checks an id and, when new, marks it pending.
-    public mutating func begin(_ key: String, now: Double) -> Check {
+    public mutating func begin(_ key: Key, now: Double) -> Check {
         expire(now: now)
         if let entry = entries[key] {
             return entry.state == .done ? .duplicate : .inProgress
@@ -52,12 +63,12 @@ public struct DuplicateWindow: Sendable {
     }
 
     /// Marks a pending id durable.
-    public mutating func complete(_ key: String) {
+    public mutating func complete(_ key: Key) {
         entries[key]?.state = .done
     }
 
     /// Forgets a pending id whose publish failed.
-    public mutating func abandon(_ key: String) {
+    public mutating func abandon(_ key: Key) {
         if entries[key]?.state == .pending { entries[key] = nil }
     }
 

@@ -1,22 +1,70 @@
 import Foundation
 
 /// A header of an event-log record.
+///
+/// A header made from text keeps the text (no byte copy): a record carries half a dozen of them and
+/// they are made for every event.
 public struct EventHeader: Sendable, Hashable {
+    private enum Storage: Sendable {
+        case text(String)
+        case bytes([UInt8])
+    }
+
     public var name: String
-    public var value: [UInt8]
+    private var storage: Storage
 
     public init(_ name: String, _ value: String) {
         self.name = name
-        self.value = Array(value.utf8)
+        self.storage = .text(value)
     }
 
     public init(name: String, value: [UInt8]) {
         self.name = name
-        self.value = value
+        self.storage = .bytes(value)
+    }
+
+    /// The value's bytes.
+    public var value: [UInt8] {
+        switch storage {
+        case .text(let text): Array(text.utf8)
+        case .bytes(let bytes): bytes
+        }
     }
 
     /// The value as UTF-8 text (invalid bytes are repaired).
-    public var stringValue: String { String(decoding: value, as: UTF8.self) }
+    public var stringValue: String {
+        switch storage {
+        case .text(let text): text
+        case .bytes(let bytes): String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    /// The value's size in bytes.
+    public var byteCount: Int {
+        switch storage {
+        case .text(let text): text.utf8.count
+        case .bytes(let bytes): bytes.count
+        }
+    }
+
+    /// Calls `body` with the value's bytes, without copying them.
+    public func withValueBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        switch storage {
+        case .text(var text):
+            return try text.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
+        case .bytes(let bytes):
+            return try bytes.withUnsafeBytes(body)
+        }
+    }
+
+    public static func == (lhs: EventHeader, rhs: EventHeader) -> Bool {
+        lhs.name == rhs.name && lhs.withValueBytes { left in rhs.withValueBytes { right in left.elementsEqual(right) } }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        withValueBytes { hasher.combine(bytes: $0) }
+    }
 }
 
 /// A record to append to the event log.
@@ -35,7 +83,7 @@ public struct EventRecord: Sendable, Hashable {
 
     /// Approximate size in bytes of the record on the wire.
     public var size: Int {
-        value.count + (key?.count ?? 0) + headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.count }
+        value.count + (key?.count ?? 0) + headers.reduce(0) { $0 + $1.name.utf8.count + $1.byteCount }
     }
 }
 

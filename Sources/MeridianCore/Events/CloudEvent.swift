@@ -21,6 +21,9 @@ public struct CloudEvent: Sendable, Hashable {
     public var partitionKey: String?
     /// Other extension attributes, carried as `ce_<name>` headers.
     public var extensions: [String: String]
+    /// True when the ingestor made the id because the client sent none: such an event cannot be a
+    /// client's retry, so the duplicate window does not need to remember it.
+    public var hasGeneratedID = false
 
     public init(
         id: String,
@@ -131,29 +134,30 @@ public enum Timestamp {
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
         guard (1...9999).contains(year) else { return withFraction.format(date) }
 
-        var text = [UInt8](repeating: 0, count: 24)
-        func put(_ value: Int64, at offset: Int, digits: Int) {
-            var value = value
-            for position in stride(from: offset + digits - 1, through: offset, by: -1) {
-                text[position] = UInt8(ascii: "0") + UInt8(value % 10)
-                value /= 10
+        return String(unsafeUninitializedCapacity: 24) { text in
+            func put(_ value: Int64, at offset: Int, digits: Int) {
+                var value = value
+                for position in stride(from: offset + digits - 1, through: offset, by: -1) {
+                    text[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
             }
+            put(year, at: 0, digits: 4)
+            text[4] = UInt8(ascii: "-")
+            put(month, at: 5, digits: 2)
+            text[7] = UInt8(ascii: "-")
+            put(day, at: 8, digits: 2)
+            text[10] = UInt8(ascii: "T")
+            put(secondOfDay / 3600, at: 11, digits: 2)
+            text[13] = UInt8(ascii: ":")
+            put(secondOfDay / 60 % 60, at: 14, digits: 2)
+            text[16] = UInt8(ascii: ":")
+            put(secondOfDay % 60, at: 17, digits: 2)
+            text[19] = UInt8(ascii: ".")
+            put(millis, at: 20, digits: 3)
+            text[23] = UInt8(ascii: "Z")
+            return 24
         }
-        put(year, at: 0, digits: 4)
-        text[4] = UInt8(ascii: "-")
-        put(month, at: 5, digits: 2)
-        text[7] = UInt8(ascii: "-")
-        put(day, at: 8, digits: 2)
-        text[10] = UInt8(ascii: "T")
-        put(secondOfDay / 3600, at: 11, digits: 2)
-        text[13] = UInt8(ascii: ":")
-        put(secondOfDay / 60 % 60, at: 14, digits: 2)
-        text[16] = UInt8(ascii: ":")
-        put(secondOfDay % 60, at: 17, digits: 2)
-        text[19] = UInt8(ascii: ".")
-        put(millis, at: 20, digits: 3)
-        text[23] = UInt8(ascii: "Z")
-        return String(decoding: text, as: UTF8.self)
     }
 
     /// Parses an RFC 3339 timestamp with or without fractional seconds and with any UTC offset.
@@ -161,5 +165,30 @@ public enum Timestamp {
         guard text.count >= 20, text.count <= 40 else { return nil }
         if let date = try? withFraction.parse(text) { return date }
         return try? withoutFraction.parse(text)
+    }
+}
+
+/// Random (version 4) UUIDs as lower-case text.
+///
+/// Written by hand: Foundation's `UUID()` opens `/dev/urandom` for every id on Linux, and the ingestor
+/// makes one for every event that comes without an id. This draws from `SystemRandomNumberGenerator`.
+public enum RandomID {
+    public static func uuidString() -> String {
+        var generator = SystemRandomNumberGenerator()
+        var high = generator.next() as UInt64
+        var low = generator.next() as UInt64
+        high = (high & ~0xF000) | 0x4000  // version 4
+        low = (low & ~(0xC000 << 48)) | (0x8000 << 48)  // variant 10
+        let hex = Array("0123456789abcdef".utf8)
+        var text = [UInt8](repeating: UInt8(ascii: "-"), count: 36)
+        var position = 0
+        for (word, shiftCount) in [(high, 16), (low, 16)] {
+            for nibble in 0..<shiftCount {
+                if position == 8 || position == 13 || position == 18 || position == 23 { position += 1 }
+                text[position] = hex[Int((word >> UInt64(60 - 4 * nibble)) & 0xF)]
+                position += 1
+            }
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 }

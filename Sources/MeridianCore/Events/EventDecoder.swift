@@ -40,18 +40,28 @@ public enum EnvelopeFormat: Sendable, Hashable {
     /// `application/x-ndjson`: one event per line.
     case ndjson
 
-    /// The format for a `Content-Type` header value, or `nil` when unsupported.
+    /// The format for a `Content-Type` header value (parameters ignored, any case), or `nil` when unsupported.
     public init?(contentType: String?) {
         guard let contentType else { return nil }
-        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map {
-            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        var mediaType = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }[...]
+        while mediaType.first == UInt8(ascii: " ") || mediaType.first == UInt8(ascii: "\t") { mediaType = mediaType.dropFirst() }
+        while mediaType.last == UInt8(ascii: " ") || mediaType.last == UInt8(ascii: "\t") { mediaType = mediaType.dropLast() }
+        func matches(_ name: StaticString) -> Bool {
+            name.withUTF8Buffer { expected in
+                expected.count == mediaType.count
+                    && zip(expected, mediaType).allSatisfy { $0 == ($1 >= 65 && $1 <= 90 ? $1 + 32 : $1) }
+            }
         }
-        switch mediaType {
-        case "application/cloudevents+json": self = .cloudEvent
-        case "application/json": self = .json
-        case "application/cloudevents-batch+json": self = .batch
-        case "application/x-ndjson", "application/ndjson": self = .ndjson
-        default: return nil
+        if matches("application/json") {
+            self = .json
+        } else if matches("application/cloudevents+json") {
+            self = .cloudEvent
+        } else if matches("application/cloudevents-batch+json") {
+            self = .batch
+        } else if matches("application/x-ndjson") || matches("application/ndjson") {
+            self = .ndjson
+        } else {
+            return nil
         }
     }
 }
@@ -184,13 +194,19 @@ public struct EventDecoder: Sendable {
     /// The attributes of one event object, by name.
     private struct Attributes {
         let scanner: JSONScanner
-        let members: [String: JSONScanner.Value]
+        /// The members in order; an event has few, so a linear search beats hashing. The last of a
+        /// repeated name wins.
+        let list: [(key: String, value: JSONScanner.Value)]
 
-        func has(_ name: String) -> Bool { members[name] != nil }
+        subscript(_ name: String) -> JSONScanner.Value? {
+            list.last { $0.key == name }?.value
+        }
+
+        func has(_ name: String) -> Bool { self[name] != nil }
 
         /// A string attribute; `nil` when absent or JSON null.
         func string(_ name: String) throws(EventDecodingError) -> String? {
-            guard let value = members[name], value.kind != .null else { return nil }
+            guard let value = self[name], value.kind != .null else { return nil }
             guard value.kind == .string else { throw EventDecodingError(.invalid, field: name, "must be a string") }
             return try text(value, field: name)
         }
@@ -217,13 +233,12 @@ public struct EventDecoder: Sendable {
         guard value.kind == .object else {
             throw EventDecodingError(.invalid, field: nil, "an event must be a JSON object")
         }
-        var members: [String: JSONScanner.Value] = [:]
+        let object: Attributes
         do {
-            for member in try scanner.members(of: value) { members[member.key] = member.value }
+            object = Attributes(scanner: scanner, list: try scanner.members(of: value))
         } catch {
             throw EventDecodingError(.malformed, field: nil, "malformed JSON: \(error.message)")
         }
-        let object = Attributes(scanner: scanner, members: members)
         let isCloudEvent = requireSpecVersion || object.has("specversion")
         if isCloudEvent {
             guard object.has("specversion") else {
@@ -233,7 +248,8 @@ public struct EventDecoder: Sendable {
                 throw EventDecodingError(.invalid, field: "specversion", "must be \"1.0\"")
             }
         }
-        let id = try object.string("id") ?? UUID().uuidString.lowercased()
+        let suppliedID = try object.string("id")
+        let id = suppliedID ?? RandomID.uuidString()
         if id.isEmpty { throw EventDecodingError(.invalid, field: "id", "must not be empty") }
         if id.count > configuration.maxIDLength {
             throw EventDecodingError(.invalid, field: "id", "is longer than \(configuration.maxIDLength) characters")
@@ -257,7 +273,7 @@ public struct EventDecoder: Sendable {
 
         var contentType = try object.string("datacontenttype") ?? "application/json"
         let data: [UInt8]
-        if isCloudEvent, let encoded = object.members["data_base64"] {
+        if isCloudEvent, let encoded = object["data_base64"] {
             guard encoded.kind == .string, let bytes = Data(base64Encoded: try object.text(encoded, field: "data_base64"))
             else {
                 throw EventDecodingError(.invalid, field: "data_base64", "must be base64 text")
@@ -269,7 +285,7 @@ public struct EventDecoder: Sendable {
             if !object.has("datacontenttype") { contentType = "application/octet-stream" }
         } else {
             let field = isCloudEvent ? "data" : "payload"
-            switch object.members[field] {
+            switch object[field] {
             case nil:
                 data = []
             case let payload? where payload.kind == .null:
@@ -285,7 +301,9 @@ public struct EventDecoder: Sendable {
         var extensions: [String: String] = [:]
         if isCloudEvent {
             partitionKey = try object.string("partitionkey")
-            for (name, value) in members where !Self.reservedAttributes.contains(name) {
+            var seen: Set<String> = []
+            for (name, value) in object.list.reversed()
+            where !Self.reservedAttributes.contains(name) && seen.insert(name).inserted {
                 guard Self.isValidExtensionName(name) else {
                     throw EventDecodingError(
                         .invalid, field: name, "extension names are lower-case letters and digits, at most 20")
@@ -293,10 +311,10 @@ public struct EventDecoder: Sendable {
                 extensions[name] = try Self.attributeText(value, object: object, field: name)
             }
             for name in ["dataschema", "subject"] {
-                if let value = members[name] { extensions[name] = try Self.attributeText(value, object: object, field: name) }
+                if let value = object[name] { extensions[name] = try Self.attributeText(value, object: object, field: name) }
             }
         }
-        return CloudEvent(
+        var event = CloudEvent(
             id: id,
             source: source,
             type: type,
@@ -306,10 +324,12 @@ public struct EventDecoder: Sendable {
             partitionKey: partitionKey,
             extensions: extensions
         )
+        event.hasGeneratedID = suppliedID == nil
+        return event
     }
 
     private func parseTime(_ object: Attributes, field: String, allowUnixTime: Bool) throws(EventDecodingError) -> Date? {
-        guard let value = object.members[field], value.kind != .null else { return nil }
+        guard let value = object[field], value.kind != .null else { return nil }
         if value.kind == .string {
             let text = try object.text(value, field: field)
             guard let date = Timestamp.parse(text) else {
