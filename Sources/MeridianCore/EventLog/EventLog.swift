@@ -284,3 +284,47 @@ extension EventLogConsumer {
         }
     }
 }
+
+extension EventLogConsumer {
+    /// The consumer's records as an async sequence of batches.
+    ///
+    /// At-least-once: the offsets of a batch are committed when the next batch is requested, that is
+    /// after the loop body finished with it; a batch the body did not finish is delivered again after a
+    /// restart. The sequence ends when the task is cancelled.
+    public func batches(maxRecords: Int = 500) -> ConsumedBatches {
+        ConsumedBatches(consumer: self, maxRecords: maxRecords)
+    }
+}
+
+/// Batches of records from an ``EventLogConsumer``; see ``EventLogConsumer/batches(maxRecords:)``.
+public struct ConsumedBatches: AsyncSequence, Sendable {
+    public typealias Element = [ConsumedRecord]
+
+    let consumer: any EventLogConsumer
+    let maxRecords: Int
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let consumer: any EventLogConsumer
+        let maxRecords: Int
+        var uncommitted: [ConsumedRecord] = []
+
+        public mutating func next() async throws -> [ConsumedRecord]? {
+            if !uncommitted.isEmpty {
+                try await consumer.commit(uncommitted)
+                uncommitted = []
+            }
+            while !Task.isCancelled {
+                let records = try await consumer.poll(maxRecords: maxRecords, timeout: .milliseconds(500))
+                if !records.isEmpty {
+                    uncommitted = records
+                    return records
+                }
+            }
+            return nil
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(consumer: consumer, maxRecords: maxRecords)
+    }
+}
