@@ -107,6 +107,26 @@ import Testing
         #expect(throws: EventLogError.self) { try results[0].get() }
     }
 
+    @Test func aFullProducerQueueIsBackpressureNotLoss() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1)
+        try cluster.createTopic("full", partitions: 1)
+        var configuration = KafkaConfiguration()
+        configuration.brokers = cluster.bootstrapServers
+        configuration.queueMaxMessages = 5
+        configuration.messageTimeoutMilliseconds = 20_000
+        let log = try KafkaEventLog(configuration: configuration, logger: Logger(label: "test"), flushTimeout: .seconds(20))
+        _ = try await log.append(EventRecord(topic: "full", key: nil, value: [0]))  // connected and ready
+        cluster.setBrokerDown(1)
+        async let appended = log.append((1...10).map { EventRecord(topic: "full", key: nil, value: [UInt8($0)]) })
+        try await Task.sleep(for: .seconds(1))
+        cluster.setBrokerUp(1)
+        let results = await appended
+        let refused = results.filter { if case .failure(let error) = $0 { error.code == .queueFull } else { false } }
+        #expect(refused.count == 5, "the five records beyond the bounded queue are refused at once")
+        #expect(results.filter { (try? $0.get()) != nil }.count == 5, "the queued five are delivered once the broker is back")
+        await log.close()
+    }
+
     @Test func invalidPropertiesAreRefusedAtStart() throws {
         var configuration = KafkaConfiguration()
         configuration.properties["no.such.property"] = "1"
