@@ -6,6 +6,7 @@ need=()
 pkg-config --exists rdkafka 2>/dev/null || need+=(librdkafka-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 
 if ((${#need[@]})); then
     echo "installing: ${need[*]}"

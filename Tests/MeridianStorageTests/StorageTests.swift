@@ -1,0 +1,175 @@
+import Foundation
+import Logging
+import MeridianCore
+import MeridianEventLog
+import SQLKit
+import Testing
+
+@testable import MeridianStorage
+
+/// The backends every storage test runs on: SQLite always, PostgreSQL when the test script started one
+/// (`scripts/with-postgres.sh`, which `make test` uses).
+let backends: [String] =
+    ["sqlite"] + (ProcessInfo.processInfo.environment["MERIDIAN_TEST_POSTGRES_URL"] != nil ? ["postgresql"] : [])
+
+/// A fresh database per test: a new SQLite file, or a new PostgreSQL database on the test server.
+final class TestDatabase: Sendable {
+    let store: any SQLStore
+    private let cleanup: @Sendable () async -> Void
+
+    private init(store: any SQLStore, cleanup: @escaping @Sendable () async -> Void) {
+        self.store = store
+        self.cleanup = cleanup
+    }
+
+    static func make(_ backend: String) async throws -> TestDatabase {
+        let logger = Logger(label: "test")
+        if backend == "sqlite" {
+            let directory = NSTemporaryDirectory() + "meridian-store-" + UUID().uuidString
+            let store = try await SQLiteStore.open(path: directory + "/store.sqlite", logger: logger)
+            return TestDatabase(store: store) {
+                try? await store.close()
+                try? FileManager.default.removeItem(atPath: directory)
+            }
+        }
+        let url = try #require(ProcessInfo.processInfo.environment["MERIDIAN_TEST_POSTGRES_URL"])
+        let admin = try PostgresStore(url: url, logger: logger)
+        let adminRun = Task { try await admin.run() }
+        let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        try await admin.withDatabase { try await $0.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
+        let base = url.components(separatedBy: "/").dropLast().joined(separator: "/")
+        let store = try PostgresStore(url: base + "/" + name, logger: logger)
+        let run = Task { try await store.run() }
+        return TestDatabase(store: store) {
+            run.cancel()
+            _ = try? await run.value
+            try? await admin.withDatabase { try await $0.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name)").run() }
+            adminRun.cancel()
+            _ = try? await adminRun.value
+        }
+    }
+
+    func close() async { await cleanup() }
+}
+
+struct Boom: Error {}
+
+@Suite struct StorageTests {
+    @Test(arguments: backends) func migrationsApplyOnceInOrder(backend: String) async throws {
+        let database = try await TestDatabase.make(backend)
+        let migrations = [
+            Migration(version: 2, name: "add note", ["ALTER TABLE things ADD COLUMN note TEXT"]),
+            Migration(version: 1, name: "things", ["CREATE TABLE things (id TEXT PRIMARY KEY, count BIGINT NOT NULL)"]),
+        ]
+        #expect(try await Migrator.migrate(database.store, service: "svc", migrations: migrations) == [1, 2])
+        #expect(try await Migrator.migrate(database.store, service: "svc", migrations: migrations) == [])
+        try await database.store.withTransaction { db in
+            try await db.raw("INSERT INTO things (id, count, note) VALUES ('a', 1, 'n')").run()
+        }
+        let broken = [Migration(version: 3, name: "broken", ["CREATE TABLE things (id TEXT)"])]
+        await #expect(throws: (any Error).self) { try await Migrator.migrate(database.store, service: "svc", migrations: broken) }
+        let versions = try await database.store.withDatabase { db in
+            try await db.raw("SELECT version FROM meridian_migrations WHERE service = 'svc' ORDER BY version").all()
+                .map { try $0.decode(column: "version", as: Int.self) }
+        }
+        #expect(versions == [1, 2], "a failed migration is not recorded")
+        await database.close()
+    }
+
+    @Test(arguments: backends) func aRolledBackTransactionLeavesNoOutboxRecord(backend: String) async throws {
+        let database = try await TestDatabase.make(backend)
+        try await Migrator.migrate(database.store, service: "outbox", migrations: Outbox.migrations)
+        await #expect(throws: Boom.self) {
+            try await database.store.withTransaction { db in
+                try await Outbox.enqueue([EventRecord(topic: "orders", key: nil, value: [1])], service: "orders", in: db)
+                throw Boom()
+            }
+        }
+        #expect(try await database.store.withDatabase { try await Outbox.pendingCount(service: "orders", in: $0) } == 0)
+        await database.close()
+    }
+
+    @Test(arguments: backends) func theRelayPublishesInOrderAndEmptiesTheOutbox(backend: String) async throws {
+        let database = try await TestDatabase.make(backend)
+        try await Migrator.migrate(database.store, service: "outbox", migrations: Outbox.migrations)
+        let directory = NSTemporaryDirectory() + "meridian-relay-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = try await EmbeddedEventLog.open(
+            configuration: .init(path: directory + "/log.sqlite"), logger: Logger(label: "test"))
+        for batch in 0..<3 {
+            try await database.store.withTransaction { db in
+                try await Outbox.enqueue(
+                    (0..<4).map { n in
+                        EventRecord(
+                            topic: "orders", key: Array("order-1".utf8), value: Array("\(batch * 4 + n)".utf8),
+                            headers: [EventHeader("ce_id", "e\(batch * 4 + n)"), EventHeader(name: "bin", value: [0, 9])])
+                    }, service: "orders", in: db)
+            }
+        }
+        #expect(try await database.store.withDatabase { try await Outbox.pendingCount(service: "orders", in: $0) } == 12)
+        let relay = OutboxRelay(
+            store: database.store, eventLog: log, service: "orders", topics: Topics(),
+            configuration: {
+                var c = OutboxRelay.Configuration()
+                c.batchSize = 5
+                return c
+            }(), logger: Logger(label: "test"))
+        var published = 0
+        while published < 12 { published += try await relay.publishOnce() }
+        #expect(try await relay.publishOnce() == 0)
+        #expect(try await database.store.withDatabase { try await Outbox.pendingCount(service: "orders", in: $0) } == 0)
+        let consumer = try await log.makeConsumer(ConsumerOptions(group: nil, topics: ["orders"], fromBeginning: true))
+        let records = try await consumer.poll(maxRecords: 100, timeout: .seconds(5))
+        #expect(records.map { String(decoding: $0.value, as: UTF8.self) } == (0..<12).map(String.init), "in order")
+        #expect(records.first?.headers == [EventHeader("ce_id", "e0"), EventHeader(name: "bin", value: [0, 9])])
+        await consumer.close()
+        await log.close()
+        await database.close()
+    }
+
+    @Test(arguments: backends) func recordsStayWhenTheLogCannotTakeThem(backend: String) async throws {
+        let database = try await TestDatabase.make(backend)
+        try await Migrator.migrate(database.store, service: "outbox", migrations: Outbox.migrations)
+        let directory = NSTemporaryDirectory() + "meridian-relay-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = try await EmbeddedEventLog.open(
+            configuration: .init(path: directory + "/log.sqlite"), logger: Logger(label: "test"))
+        await log.close()
+        try await database.store.withTransaction { db in
+            try await Outbox.enqueue([EventRecord(topic: "orders", key: nil, value: [1])], service: "orders", in: db)
+        }
+        let relay = OutboxRelay(
+            store: database.store, eventLog: log, service: "orders", topics: Topics(), logger: Logger(label: "test"))
+        await #expect(throws: EventLogError.self) { try await relay.publishOnce() }
+        let attempts = try await database.store.withDatabase { db in
+            try await db.raw("SELECT attempts FROM outbox").all().map { try $0.decode(column: "attempts", as: Int.self) }
+        }
+        #expect(attempts == [1])
+        await database.close()
+    }
+
+    @Test(arguments: backends) func theInboxAppliesAnEventOnce(backend: String) async throws {
+        let database = try await TestDatabase.make(backend)
+        try await Migrator.migrate(database.store, service: "inbox", migrations: Inbox.migrations)
+        #expect(try await database.store.withTransaction { try await Inbox.claim("e1", consumer: "orders", in: $0) })
+        #expect(try await database.store.withTransaction { try await Inbox.claim("e1", consumer: "orders", in: $0) } == false)
+        #expect(try await database.store.withTransaction { try await Inbox.claim("e1", consumer: "payments", in: $0) })
+        await #expect(throws: Boom.self) {
+            try await database.store.withTransaction { db in
+                _ = try await Inbox.claim("e2", consumer: "orders", in: db)
+                throw Boom()
+            }
+        }
+        #expect(
+            try await database.store.withTransaction { try await Inbox.claim("e2", consumer: "orders", in: $0) },
+            "rolled back, so not applied")
+        await database.close()
+    }
+
+    @Test func postgresURLs() {
+        #expect(PostgresStore.configuration(from: "postgres://u:p@db.example:6543/shop") != nil)
+        #expect(PostgresStore.configuration(from: "postgresql://u@127.0.0.1/shop?sslmode=require") != nil)
+        #expect(PostgresStore.configuration(from: "mysql://u@h/d") == nil)
+        #expect(PostgresStore.configuration(from: "postgres:///nohost") == nil)
+    }
+}
