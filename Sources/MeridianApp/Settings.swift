@@ -22,6 +22,8 @@ public struct MeridianSettings: Sendable {
     public var embedded: EmbeddedEventLog.Configuration
     public var kafka: KafkaConfiguration
     public var ingest: Ingestor.Configuration
+    /// Where the services keep their SQL state: a SQLite file or a PostgreSQL URL.
+    public var storageURL: String
     public var shutdownTimeout: Duration
     public var logLevel: String
     public var logFormat: String
@@ -139,6 +141,13 @@ public struct MeridianSettings: Sendable {
             throw InvalidSetting(key: "ingest.typePattern", reason: "not a valid regular expression")
         }
 
+        storageURL = config.string(
+            forKey: "storage.url", isSecret: true,
+            default: "sqlite:" + (dataDirectory as NSString).appendingPathComponent("meridian.sqlite"))
+        guard storageURL.hasPrefix("sqlite:") || storageURL.hasPrefix("postgres://") || storageURL.hasPrefix("postgresql://")
+        else {
+            throw InvalidSetting(key: "storage.url", reason: "use sqlite:PATH or postgres://user:password@host:port/database")
+        }
         shutdownTimeout = .seconds(config.double(forKey: "shutdown.timeoutSeconds", default: 30))
         logLevel = config.string(forKey: "log.level", default: "info")
         logFormat = config.string(forKey: "log.format", default: "json")

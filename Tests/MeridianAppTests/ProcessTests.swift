@@ -90,7 +90,33 @@ func storedIDs(dataDirectory: String) throws -> Set<String> {
     return ids
 }
 
+/// Runs `meridian ARGUMENTS` to the end; returns its exit status and standard output.
+func runMeridian(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: MeridianProcess.binary)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
 @Suite(.serialized) struct ProcessTests {
+    @Test func migrateAppliesPendingMigrationsOnce() throws {
+        let directory = NSTemporaryDirectory() + "meridian-migrate-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try runMeridian(["migrate", "--data-dir", directory])
+        #expect(first.status == 0)
+        #expect(first.output.contains("applied outbox 1") && first.output.contains("applied inbox 1"))
+        let second = try runMeridian(["migrate", "--data-dir", directory])
+        #expect(second.status == 0)
+        #expect(second.output.contains("nothing to apply"))
+        #expect(try runMeridian(["migrate", "--storage-url", "mysql://nope"]).status == 64)
+    }
+
     func dataDirectory() -> String {
         NSTemporaryDirectory() + "meridian-process-" + UUID().uuidString
     }
