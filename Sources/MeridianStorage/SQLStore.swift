@@ -52,17 +52,7 @@ public final class SQLiteStore: SQLStore, Service {
     public func withTransaction<Result: Sendable>(
         _ body: @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
-        try await lock.withLock {
-            try await database.raw("BEGIN IMMEDIATE").run()
-            do {
-                let result = try await body(database)
-                try await database.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await database.raw("ROLLBACK").run()
-                throw error
-            }
-        }
+        try await lock.withLock { try await transaction(on: database, begin: "BEGIN IMMEDIATE", body) }
     }
 
     public func withDatabase<Result: Sendable>(
@@ -112,16 +102,7 @@ public final class PostgresStore: SQLStore, Service {
         _ body: @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
         try await client.withConnection { connection in
-            let database = connection.sql(queryLogLevel: .trace)
-            try await database.raw("BEGIN").run()
-            do {
-                let result = try await body(database)
-                try await database.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await database.raw("ROLLBACK").run()
-                throw error
-            }
+            try await transaction(on: connection.sql(queryLogLevel: .trace), begin: "BEGIN", body)
         }
     }
 
@@ -133,6 +114,23 @@ public final class PostgresStore: SQLStore, Service {
 
     public func run() async throws {
         await client.run()
+    }
+}
+
+/// Runs `body` between `begin` and `COMMIT`, rolling back when it throws.
+private func transaction<Result: Sendable>(
+    on database: any SQLDatabase,
+    begin: String,
+    _ body: @Sendable (any SQLDatabase) async throws -> Result
+) async throws -> Result {
+    try await database.raw("\(unsafeRaw: begin)").run()
+    do {
+        let result = try await body(database)
+        try await database.raw("COMMIT").run()
+        return result
+    } catch {
+        try? await database.raw("ROLLBACK").run()
+        throw error
     }
 }
 

@@ -54,6 +54,16 @@ final class TestDatabase: Sendable {
 
 struct Boom: Error {}
 
+/// A migrated database and an embedded event log for the relay to publish to.
+func outboxSetUp(_ backend: String) async throws -> (TestDatabase, EmbeddedEventLog, String) {
+    let database = try await TestDatabase.make(backend)
+    try await Migrator.migrate(database.store, service: "outbox", migrations: Outbox.migrations)
+    let directory = NSTemporaryDirectory() + "meridian-relay-" + UUID().uuidString
+    let log = try await EmbeddedEventLog.open(
+        configuration: .init(path: directory + "/log.sqlite"), logger: Logger(label: "test"))
+    return (database, log, directory)
+}
+
 @Suite struct StorageTests {
     @Test(arguments: backends) func migrationsApplyOnceInOrder(backend: String) async throws {
         let database = try await TestDatabase.make(backend)
@@ -90,12 +100,8 @@ struct Boom: Error {}
     }
 
     @Test(arguments: backends) func theRelayPublishesInOrderAndEmptiesTheOutbox(backend: String) async throws {
-        let database = try await TestDatabase.make(backend)
-        try await Migrator.migrate(database.store, service: "outbox", migrations: Outbox.migrations)
-        let directory = NSTemporaryDirectory() + "meridian-relay-" + UUID().uuidString
+        let (database, log, directory) = try await outboxSetUp(backend)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let log = try await EmbeddedEventLog.open(
-            configuration: .init(path: directory + "/log.sqlite"), logger: Logger(label: "test"))
         for batch in 0..<3 {
             try await database.store.withTransaction { db in
                 try await Outbox.enqueue(
@@ -128,12 +134,8 @@ struct Boom: Error {}
     }
 
     @Test(arguments: backends) func recordsStayWhenTheLogCannotTakeThem(backend: String) async throws {
-        let database = try await TestDatabase.make(backend)
-        try await Migrator.migrate(database.store, service: "outbox", migrations: Outbox.migrations)
-        let directory = NSTemporaryDirectory() + "meridian-relay-" + UUID().uuidString
+        let (database, log, directory) = try await outboxSetUp(backend)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let log = try await EmbeddedEventLog.open(
-            configuration: .init(path: directory + "/log.sqlite"), logger: Logger(label: "test"))
         await log.close()
         try await database.store.withTransaction { db in
             try await Outbox.enqueue([EventRecord(topic: "orders", key: nil, value: [1])], service: "orders", in: db)
