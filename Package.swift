@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
@@ -96,6 +98,33 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// Tokens (HS256 JWTs) and the authentication middleware every role's API uses.
+        .target(
+            name: "MeridianAuth",
+            dependencies: [
+                "MeridianHTTP",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// The users role: registration, login, profiles, administration.
+        .target(
+            name: "MeridianUsers",
+            dependencies: [
+                "MeridianAuth",
+                "MeridianCore",
+                "MeridianHTTP",
+                "MeridianStorage",
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         /// The ingestor role: `POST /events` over HTTP into the event log.
         .target(
             name: "MeridianIngest",
@@ -119,6 +148,8 @@ let package = Package(
                 "MeridianKafka",
                 "MeridianIngest",
                 "MeridianStorage",
+                "MeridianAuth",
+                "MeridianUsers",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -150,6 +181,9 @@ let package = Package(
                 "MeridianEventLog",
                 "MeridianKafka",
                 "MeridianStorage",
+                "MeridianAuth",
+                "MeridianHTTP",
+                "MeridianUsers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
@@ -179,6 +213,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianUsersTests",
+            dependencies: [
+                "MeridianApp", "MeridianAuth", "MeridianCore", "MeridianHTTP", "MeridianStorage", "MeridianUsers",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,11 +1,13 @@
 import Foundation
 import Hummingbird
 import Logging
+import MeridianAuth
 import MeridianCore
 import MeridianEventLog
 import MeridianHTTP
 import MeridianIngest
 import MeridianKafka
+import MeridianUsers
 import Metrics
 import Prometheus
 import ServiceLifecycle
@@ -48,13 +50,16 @@ public func buildIngestor(
 public struct MeridianApplication: Sendable {
     public var settings: MeridianSettings
     public var eventLog: EventLogService
+    public var store: SQLStoreService?
     public var ingestor: Ingestor?
     public var http: Application<RouterResponder<MeridianRequestContext>>
 
     /// Services in start order; graceful shutdown runs in reverse: first draining (readiness 503,
-    /// new events 503, in-flight events finish), then the HTTP server, then the event log flush.
+    /// new events 503, in-flight events finish), then the HTTP server, then the store and the event log.
     public var services: [any Service] {
-        var services: [any Service] = [eventLog, http]
+        var services: [any Service] = [eventLog]
+        if let store { services.append(store) }
+        services.append(http)
         if let ingestor { services.append(DrainService(ingestor: ingestor)) }
         return services
     }
@@ -90,14 +95,33 @@ public func buildApplication(
     if settings.roles.contains(.ingestor) {
         ingestor = try buildIngestor(settings: settings, eventLog: eventLog, logger: logger, metrics: metrics)
     }
+    var store: SQLStoreService?
+    var users: UsersController?
+    var tokens: TokenService?
+    if settings.roles.contains(.users) {
+        let sqlStore = try await buildStore(settings: settings, logger: logger)
+        let tokenService = try await buildTokens(settings: settings, logger: logger)
+        store = sqlStore
+        tokens = tokenService
+        users = UsersController(
+            users: UserStore(store: sqlStore), tokens: tokenService, configuration: settings.users, logger: logger)
+    }
     let router = buildRouter(
-        eventLog: eventLog, ingestor: ingestor, registry: registry, metrics: metrics)
-    let http = Application(
+        eventLog: eventLog, ingestor: ingestor, registry: registry, metrics: metrics, tokens: tokens, users: users)
+    var http = Application(
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "meridian"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
         logger: logger)
-    return MeridianApplication(settings: settings, eventLog: eventLog, ingestor: ingestor, http: http)
+    if let store {
+        // The store's pool runs as a service, so migrations run once the services started, before the server.
+        http.beforeServerStarts {
+            for applied in try await migrate(store, roles: settings.roles) {
+                logger.info("migration applied", metadata: ["migration": "\(applied)"])
+            }
+        }
+    }
+    return MeridianApplication(settings: settings, eventLog: eventLog, store: store, ingestor: ingestor, http: http)
 }
 
 /// The routes of the roles present, with the middleware and endpoints every role shares.
@@ -105,12 +129,15 @@ public func buildRouter(
     eventLog: any EventLog,
     ingestor: Ingestor?,
     registry: PrometheusCollectorRegistry,
-    metrics: any MetricsFactory
+    metrics: any MetricsFactory,
+    tokens: TokenService? = nil,
+    users: UsersController? = nil
 ) -> Router<MeridianRequestContext> {
     let router = Router(context: MeridianRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: HTTPMetricsMiddleware(factory: metrics))
     router.add(middleware: ProblemMiddleware())
+    if let tokens { router.add(middleware: AuthenticationMiddleware(tokens: tokens)) }
 
     let healthy = ByteBuffer(string: #"{"status":"ok"}"#)
     router.get("/health") { _, _ in
@@ -140,6 +167,7 @@ public func buildRouter(
     if let ingestor {
         IngestController(ingestor: ingestor).addRoutes(to: router)
     }
+    users?.addRoutes(to: router)
     return router
 }
 

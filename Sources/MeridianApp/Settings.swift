@@ -4,6 +4,7 @@ import MeridianCore
 import MeridianEventLog
 import MeridianIngest
 import MeridianKafka
+import MeridianUsers
 
 /// Every setting of `meridian serve`, read once from the layered configuration.
 ///
@@ -24,6 +25,10 @@ public struct MeridianSettings: Sendable {
     public var ingest: Ingestor.Configuration
     /// Where the services keep their SQL state: a SQLite file or a PostgreSQL URL.
     public var storageURL: String
+    /// The HS256 secret for access tokens; empty means one kept in the data dir (embedded mode).
+    public var jwtSecret: String
+    public var tokenLifetime: Duration
+    public var users: UsersController.Configuration
     public var shutdownTimeout: Duration
     public var logLevel: String
     public var logFormat: String
@@ -31,6 +36,7 @@ public struct MeridianSettings: Sendable {
     /// The roles `meridian serve --role` knows.
     public enum Role: String, Sendable, CaseIterable {
         case ingestor
+        case users
     }
 
     /// Which adapter of the event-log port to use.
@@ -148,6 +154,15 @@ public struct MeridianSettings: Sendable {
         else {
             throw InvalidSetting(key: "storage.url", reason: "use sqlite:PATH or postgres://user:password@host:port/database")
         }
+        jwtSecret = config.string(forKey: "auth.jwtSecret", isSecret: true, default: "")
+        if !jwtSecret.isEmpty && jwtSecret.utf8.count < 32 {
+            throw InvalidSetting(key: "auth.jwtSecret", reason: "must be at least 32 bytes")
+        }
+        tokenLifetime = .seconds(config.int(forKey: "auth.tokenLifetimeSeconds", default: 3600))
+        users = UsersController.Configuration()
+        let cost = config.int(forKey: "users.bcryptCost", default: 12)
+        guard (4...31).contains(cost) else { throw InvalidSetting(key: "users.bcryptCost", reason: "must be 4...31") }
+        users.bcryptCost = UInt8(cost)
         shutdownTimeout = .seconds(config.double(forKey: "shutdown.timeoutSeconds", default: 30))
         logLevel = config.string(forKey: "log.level", default: "info")
         logFormat = config.string(forKey: "log.format", default: "json")

@@ -1,5 +1,6 @@
 import Logging
 import MeridianStorage
+import MeridianUsers
 import ServiceLifecycle
 
 /// A SQL store together with its lifecycle.
@@ -13,16 +14,20 @@ public func buildStore(settings: MeridianSettings, logger: Logger) async throws 
     return try PostgresStore(url: settings.storageURL, logger: logger)
 }
 
-/// The migrations every deployment has, before any service's own: the outbox and the inbox.
-public let platformMigrations: [(service: String, migrations: [Migration])] = [
-    ("outbox", Outbox.migrations),
-    ("inbox", Inbox.migrations),
-]
+/// The migrations of the roles given: first the outbox and the inbox every service uses, then each
+/// role's own tables.
+public func migrations(for roles: [MeridianSettings.Role]) -> [(service: String, migrations: [Migration])] {
+    var all: [(service: String, migrations: [Migration])] = [("outbox", Outbox.migrations), ("inbox", Inbox.migrations)]
+    if roles.contains(.users) { all.append(("users", UserStore.migrations)) }
+    return all
+}
 
-/// Applies every pending migration; returns `service version` lines for what it applied.
-public func migrate(_ store: any SQLStore) async throws -> [String] {
+/// Applies every pending migration of `roles`; returns `service version` lines for what it applied.
+public func migrate(_ store: any SQLStore, roles: [MeridianSettings.Role] = MeridianSettings.Role.allCases) async throws
+    -> [String]
+{
     var applied: [String] = []
-    for (service, migrations) in platformMigrations {
+    for (service, migrations) in migrations(for: roles) {
         for version in try await Migrator.migrate(store, service: service, migrations: migrations) {
             applied.append("\(service) \(version)")
         }

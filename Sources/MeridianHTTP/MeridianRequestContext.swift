@@ -9,6 +9,10 @@ public struct MeridianRequestContext: RequestContext, RemoteAddressRequestContex
     public let remoteAddress: SocketAddress?
     /// The request id: the client's `X-Request-ID` when it sent one, else generated.
     public var requestID: String = ""
+    /// The authenticated user's id, set by the authentication middleware.
+    public var principal: String?
+    /// The authenticated user's role.
+    public var principalRole: String?
     /// Largest body any route collects; routes apply their own, smaller limits.
     public var maxUploadSize: Int { 64 * 1_048_576 }
 

@@ -11,7 +11,7 @@ struct Meridian: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meridian",
         abstract: "Meridian: an event-driven commerce platform in one binary.",
-        subcommands: [Serve.self, Migrate.self, Dev.self, Log.self, Bench.self]
+        subcommands: [Serve.self, Migrate.self, Users.self, Dev.self, Log.self, Bench.self]
     )
 }
 

@@ -26,7 +26,7 @@ struct Migrate: AsyncParsableCommand {
                     try await postgres.run()
                     return nil
                 }
-                group.addTask { try await migrate(postgres) }
+                group.addTask { try await migrate(postgres, roles: settings.roles) }
                 defer { group.cancelAll() }
                 while let result = try await group.next() {
                     if let result { return result }
@@ -34,7 +34,7 @@ struct Migrate: AsyncParsableCommand {
                 return []
             }
         } else {
-            applied = try await migrate(store)
+            applied = try await migrate(store, roles: settings.roles)
             try? await (store as? SQLiteStore)?.close()
         }
         print(applied.isEmpty ? "nothing to apply" : applied.map { "applied \($0)" }.joined(separator: "\n"))

@@ -111,6 +111,7 @@ func runMeridian(_ arguments: [String]) throws -> (status: Int32, output: String
         let first = try runMeridian(["migrate", "--data-dir", directory])
         #expect(first.status == 0)
         #expect(first.output.contains("applied outbox 1") && first.output.contains("applied inbox 1"))
+        #expect(first.output.contains("applied users 1"))
         let second = try runMeridian(["migrate", "--data-dir", directory])
         #expect(second.status == 0)
         #expect(second.output.contains("nothing to apply"))

@@ -1,0 +1,221 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdBcrypt
+import Logging
+import MeridianAuth
+import MeridianCore
+import MeridianHTTP
+import NIOPosix
+
+/// The users role's API, under `/api`: registration, login, the signed-in user's profile, and the
+/// admin list and disable.
+public struct UsersController: Sendable {
+    /// Settings of the users role.
+    public struct Configuration: Sendable {
+        /// bcrypt cost (work factor). Default 12.
+        public var bcryptCost: UInt8 = 12
+        public init() {}
+    }
+
+    let users: UserStore
+    let tokens: TokenService
+    let configuration: Configuration
+    let logger: Logger
+    /// A hash at the configured cost, verified against for unknown emails.
+    private let dummyHash: String
+
+    public init(users: UserStore, tokens: TokenService, configuration: Configuration, logger: Logger) {
+        self.users = users
+        self.tokens = tokens
+        self.configuration = configuration
+        self.logger = logger
+        self.dummyHash = Bcrypt.hash(RandomID.uuidString(), cost: configuration.bcryptCost)
+    }
+
+    public func addRoutes(to router: Router<MeridianRequestContext>) {
+        let api = router.group("api")
+        api.post("users") { request, _ in try await self.register(request) }
+        api.post("auth/login") { request, _ in try await self.login(request) }
+        api.get("users/me") { _, context in try await self.me(context) }
+        api.patch("users/me") { request, context in try await self.updateMe(request, context: context) }
+        api.get("users") { request, context in try await self.list(request, context: context) }
+        api.post("users/:id/disable") { _, context in try await self.disable(context) }
+    }
+
+    struct Registration: Decodable {
+        var email: String
+        var password: String
+        var name: String?
+    }
+
+    struct Credentials: Decodable {
+        var email: String
+        var password: String
+    }
+
+    struct ProfileChange: Decodable {
+        var name: String?
+        var password: String?
+    }
+
+    struct UserView: Encodable {
+        var id: String
+        var email: String
+        var name: String
+        var role: String
+        var disabled: Bool
+        var createdAt: String
+
+        enum CodingKeys: String, CodingKey {
+            case id, email, name, role, disabled
+            case createdAt = "created_at"
+        }
+
+        init(_ user: User) {
+            id = user.id.rawValue
+            email = user.email
+            name = user.name
+            role = user.role.rawValue
+            disabled = user.disabled
+            createdAt = Timestamp.format(user.createdAt)
+        }
+    }
+
+    /// Creates a user; `meridian users create-admin` uses it with the admin role.
+    public func create(email: String, password: String, name: String?, role: Principal.Role) async throws -> User {
+        let user: User
+        do {
+            user = User(
+                id: UserID(rawValue: RandomID.uuidString()), email: try UserRules.email(email),
+                name: try UserRules.name(name), role: role, disabled: false,
+                passwordHash: try await hash(password: password), createdAt: Date())
+        } catch let violation as UserRules.Violation {
+            throw ProblemDetails(
+                .unprocessableContent, slug: "invalid-field", detail: "\(violation.field) \(violation.detail)",
+                field: violation.field)
+        }
+        do {
+            try await users.insert(user)
+        } catch is UserStore.DuplicateEmail {
+            throw ProblemDetails(.conflict, slug: "duplicate-email", detail: "a user with this email exists", field: "email")
+        }
+        logger.info("user registered", metadata: ["user_id": "\(user.id.rawValue)", "role": "\(role.rawValue)"])
+        return user
+    }
+
+    func register(_ request: Request) async throws -> Response {
+        let registration = try await decodeJSONBody(Registration.self, from: request)
+        let user = try await create(
+            email: registration.email, password: registration.password, name: registration.name, role: .customer)
+        return jsonResponse(UserView(user), status: .created, headers: [.location: "/api/users/\(user.id.rawValue)"])
+    }
+
+    struct Token: Encodable {
+        var token: String
+        var tokenType = "Bearer"
+        var expiresIn: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case token
+            case tokenType = "token_type"
+            case expiresIn = "expires_in"
+        }
+    }
+
+    func login(_ request: Request) async throws -> Response {
+        let credentials = try await decodeJSONBody(Credentials.self, from: request)
+        let email = (try? UserRules.email(credentials.email)) ?? credentials.email
+        let user = try await users.find(email: email)
+        // Verify against a dummy hash for unknown emails too, so timing does not reveal which exist.
+        let matches = try await verify(password: credentials.password, hash: user?.passwordHash ?? dummyHash)
+        guard let user, matches else {
+            throw ProblemDetails(.unauthorized, slug: "bad-credentials", detail: "the email or the password is wrong")
+        }
+        guard !user.disabled else {
+            throw ProblemDetails(.forbidden, slug: "disabled", detail: "this account is disabled")
+        }
+        let token = try await tokens.issue(for: Principal(userID: user.id.rawValue, role: user.role))
+        return jsonResponse(Token(token: token, expiresIn: tokens.lifetime.components.seconds))
+    }
+
+    func me(_ context: MeridianRequestContext) async throws -> Response {
+        jsonResponse(UserView(try await signedInUser(context)))
+    }
+
+    func updateMe(_ request: Request, context: MeridianRequestContext) async throws -> Response {
+        var user = try await signedInUser(context)
+        let change = try await decodeJSONBody(ProfileChange.self, from: request)
+        do {
+            if let name = change.name { user.name = try UserRules.name(name) }
+            if let password = change.password {
+                try UserRules.password(password)
+                user.passwordHash = try await hash(password: password)
+            }
+        } catch let violation as UserRules.Violation {
+            throw ProblemDetails(
+                .unprocessableContent, slug: "invalid-field", detail: "\(violation.field) \(violation.detail)",
+                field: violation.field)
+        }
+        try await users.update(user)
+        return jsonResponse(UserView(user))
+    }
+
+    struct Page: Encodable {
+        var items: [UserView]
+        var page: Int
+        var perPage: Int
+        var total: Int
+
+        enum CodingKeys: String, CodingKey {
+            case items, page, total
+            case perPage = "per_page"
+        }
+    }
+
+    func list(_ request: Request, context: MeridianRequestContext) async throws -> Response {
+        _ = try context.requireAdmin()
+        let page = try Self.positiveQuery(request, "page", default: 1, max: 1_000_000)
+        let perPage = try Self.positiveQuery(request, "per_page", default: 20, max: 100)
+        let (users, total) = try await users.list(offset: (page - 1) * perPage, limit: perPage)
+        return jsonResponse(Page(items: users.map(UserView.init), page: page, perPage: perPage, total: total))
+    }
+
+    func disable(_ context: MeridianRequestContext) async throws -> Response {
+        _ = try context.requireAdmin()
+        let id = UserID(rawValue: context.parameters.get("id") ?? "")
+        guard var user = try await users.find(id: id) else {
+            throw ProblemDetails(.notFound, slug: "not-found", detail: "no user \(id.rawValue)")
+        }
+        user.disabled = true
+        try await users.update(user)
+        return jsonResponse(UserView(user))
+    }
+
+    private func signedInUser(_ context: MeridianRequestContext) async throws -> User {
+        let principal = try context.requirePrincipal()
+        guard let user = try await users.find(id: UserID(rawValue: principal.userID)), !user.disabled else {
+            throw ProblemDetails(.unauthorized, slug: "unauthorized", detail: "the account no longer exists or is disabled")
+        }
+        return user
+    }
+
+    private static func positiveQuery(_ request: Request, _ name: String, default value: Int, max: Int) throws -> Int {
+        guard let text = request.uri.queryParameters.get(name) else { return value }
+        guard let number = Int(text), number >= 1, number <= max else {
+            throw ProblemDetails(.badRequest, slug: "invalid-query", detail: "\(name) must be between 1 and \(max)", field: name)
+        }
+        return number
+    }
+
+    // bcrypt is slow on purpose: it runs on the blocking thread pool, never on an event loop.
+    private func hash(password: String) async throws -> String {
+        try UserRules.password(password)
+        let cost = configuration.bcryptCost
+        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
+    }
+
+    private func verify(password: String, hash: String) async throws -> Bool {
+        try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+    }
+}

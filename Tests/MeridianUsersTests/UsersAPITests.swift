@@ -1,0 +1,197 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import MeridianApp
+import MeridianAuth
+import MeridianCore
+import MeridianHTTP
+import MeridianStorage
+import MeridianUsers
+import Prometheus
+import Testing
+
+/// The users API on a fresh SQLite store, through the same router `meridian serve` builds.
+final class UsersHarness: @unchecked Sendable {
+    let directory = NSTemporaryDirectory() + "meridian-users-" + UUID().uuidString
+    let store: SQLiteStore
+    let tokens: TokenService
+    let controller: UsersController
+    let router: Router<MeridianRequestContext>
+
+    init() async throws {
+        store = try await SQLiteStore.open(path: directory + "/store.sqlite", logger: Logger(label: "test"))
+        _ = try await migrate(store, roles: [.users])
+        tokens = try await TokenService(secret: String(repeating: "k", count: 32))
+        var configuration = UsersController.Configuration()
+        configuration.bcryptCost = 4
+        controller = UsersController(
+            users: UserStore(store: store), tokens: tokens, configuration: configuration, logger: Logger(label: "test"))
+        let registry = PrometheusCollectorRegistry()
+        let log = NeverEventLog()
+        router = buildRouter(
+            eventLog: log, ingestor: nil, registry: registry, metrics: makeMetricsFactory(registry: registry),
+            tokens: tokens, users: controller)
+    }
+
+    var application: some ApplicationProtocol { Application(router: router) }
+
+    func close() async {
+        try? await store.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// The users role needs no event log; this one answers that it is reachable and holds nothing.
+struct NeverEventLog: EventLog {
+    func append(_ records: [EventRecord]) async -> [Result<RecordPosition, EventLogError>] {
+        records.map { _ in .failure(EventLogError(.closed, "no event log in this test")) }
+    }
+    func createTopics(_ topics: [TopicSpec]) async throws {}
+    func describeTopics() async throws -> [TopicDescription] { [] }
+    func makeConsumer(_ options: ConsumerOptions) async throws -> any EventLogConsumer {
+        throw EventLogError(.closed, "no event log in this test")
+    }
+    func isReachable() async -> Bool { true }
+}
+
+extension TestResponse {
+    var object: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]) ?? [:]
+    }
+}
+
+let json: HTTPFields = [.contentType: "application/json"]
+
+func bearer(_ token: String) -> HTTPFields {
+    [.contentType: "application/json", .authorization: "Bearer \(token)"]
+}
+
+@Suite struct UsersAPITests {
+    func register(_ client: some TestClientProtocol, _ email: String, _ password: String = "correct horse battery")
+        async throws -> TestResponse
+    {
+        try await client.execute(
+            uri: "/api/users", method: .post, headers: json,
+            body: ByteBuffer(string: #"{"email":"\#(email)","password":"\#(password)","name":"N"}"#))
+    }
+
+    func login(_ client: some TestClientProtocol, _ email: String, _ password: String = "correct horse battery")
+        async throws -> TestResponse
+    {
+        try await client.execute(
+            uri: "/api/auth/login", method: .post, headers: json,
+            body: ByteBuffer(string: #"{"email":"\#(email)","password":"\#(password)"}"#))
+    }
+
+    @Test func registerLoginAndReadMe() async throws {
+        let harness = try await UsersHarness()
+        try await harness.application.test(.router) { client in
+            let created = try await register(client, "Ada@Example.com ")
+            #expect(created.status == .created)
+            #expect(created.object["email"] as? String == "ada@example.com")
+            #expect(created.object["role"] as? String == "customer")
+            #expect(created.object["password"] == nil && created.object["password_hash"] == nil)
+
+            let session = try await login(client, "ada@example.com")
+            #expect(session.status == .ok)
+            let token = try #require(session.object["token"] as? String)
+            #expect(session.object["expires_in"] as? Int == 3600)
+            let principal = try await harness.tokens.verify(token)
+            #expect(principal.userID == created.object["id"] as? String)
+
+            let me = try await client.execute(uri: "/api/users/me", method: .get, headers: bearer(token))
+            #expect(me.status == .ok)
+            #expect(me.object["email"] as? String == "ada@example.com")
+
+            let renamed = try await client.execute(
+                uri: "/api/users/me", method: .patch, headers: bearer(token), body: ByteBuffer(string: #"{"name":"Ada L."}"#))
+            #expect(renamed.object["name"] as? String == "Ada L.")
+        }
+        await harness.close()
+    }
+
+    @Test func mistakesAreNamedProblems() async throws {
+        let harness = try await UsersHarness()
+        try await harness.application.test(.router) { client in
+            #expect(try await register(client, "dup@example.com").status == .created)
+            let duplicate = try await register(client, "DUP@example.com")
+            #expect(duplicate.status == .conflict)
+            #expect(duplicate.object["field"] as? String == "email")
+            let badEmail = try await register(client, "not-an-email")
+            #expect(badEmail.status == .unprocessableContent)
+            #expect(badEmail.object["field"] as? String == "email")
+            let short = try await register(client, "short@example.com", "1234567")
+            #expect(short.status == .unprocessableContent)
+            #expect(short.object["field"] as? String == "password")
+            let common = try await register(client, "common@example.com", "Password123")
+            #expect(common.object["field"] as? String == "password")
+            let missing = try await client.execute(
+                uri: "/api/users", method: .post, headers: json, body: ByteBuffer(string: #"{"email":"x@example.com"}"#))
+            #expect(missing.status == .badRequest)
+            #expect(missing.object["field"] as? String == "password")
+            let text = try await client.execute(
+                uri: "/api/users", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: "hi"))
+            #expect(text.status == .unsupportedMediaType)
+            #expect(try await login(client, "dup@example.com", "wrong password!").status == .unauthorized)
+            #expect(try await login(client, "nobody@example.com").status == .unauthorized)
+        }
+        await harness.close()
+    }
+
+    @Test func tokensAreRequiredAndChecked() async throws {
+        let harness = try await UsersHarness()
+        try await harness.application.test(.router) { client in
+            let anonymous = try await client.execute(uri: "/api/users/me", method: .get)
+            #expect(anonymous.status == .unauthorized)
+            #expect(anonymous.headers[.contentType] == "application/problem+json")
+            let forged = try await client.execute(uri: "/api/users/me", method: .get, headers: bearer("a.b.c"))
+            #expect(forged.status == .unauthorized)
+            let other = try await TokenService(secret: String(repeating: "z", count: 32))
+            let foreign = try await other.issue(for: Principal(userID: "x", role: .admin))
+            #expect(try await client.execute(uri: "/api/users", method: .get, headers: bearer(foreign)).status == .unauthorized)
+            let expired = try await harness.tokens.issue(
+                for: Principal(userID: "x", role: .admin), now: Date().addingTimeInterval(-7200))
+            #expect(try await client.execute(uri: "/api/users", method: .get, headers: bearer(expired)).status == .unauthorized)
+        }
+        await harness.close()
+    }
+
+    @Test func adminsListAndDisableCustomersCannot() async throws {
+        let harness = try await UsersHarness()
+        let admin = try await harness.controller.create(
+            email: "root@example.com", password: "a long admin password", name: "Root", role: .admin)
+        try await harness.application.test(.router) { client in
+            for n in 0..<3 { _ = try await register(client, "user\(n)@example.com") }
+            let customerToken = try #require(try await login(client, "user0@example.com").object["token"] as? String)
+            let forbidden = try await client.execute(uri: "/api/users", method: .get, headers: bearer(customerToken))
+            #expect(forbidden.status == .forbidden)
+
+            let adminToken = try #require(
+                try await login(client, "root@example.com", "a long admin password").object["token"] as? String)
+            let page = try await client.execute(uri: "/api/users?page=2&per_page=2", method: .get, headers: bearer(adminToken))
+            #expect(page.status == .ok)
+            #expect(page.object["total"] as? Int == 4)
+            #expect((page.object["items"] as? [Any])?.count == 2)
+            #expect(
+                try await client.execute(uri: "/api/users?per_page=1000", method: .get, headers: bearer(adminToken)).status
+                    == .badRequest)
+
+            let victim = try #require(try await register(client, "victim@example.com").object["id"] as? String)
+            let disabled = try await client.execute(
+                uri: "/api/users/\(victim)/disable", method: .post, headers: bearer(adminToken))
+            #expect(disabled.object["disabled"] as? Bool == true)
+            #expect(try await login(client, "victim@example.com").status == .forbidden)
+            #expect(
+                try await client.execute(uri: "/api/users/\(victim)/disable", method: .post, headers: bearer(customerToken))
+                    .status
+                    == .forbidden)
+            #expect(
+                try await client.execute(uri: "/api/users/nope/disable", method: .post, headers: bearer(adminToken)).status
+                    == .notFound)
+        }
+        #expect(admin.role == .admin)
+        await harness.close()
+    }
+}
