@@ -125,6 +125,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// The products role: the catalog, stock, and `product.deleted` through the outbox.
+        .target(
+            name: "MeridianProducts",
+            dependencies: [
+                "MeridianAuth",
+                "MeridianCore",
+                "MeridianHTTP",
+                "MeridianStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         /// The ingestor role: `POST /events` over HTTP into the event log.
         .target(
             name: "MeridianIngest",
@@ -150,6 +164,7 @@ let package = Package(
                 "MeridianStorage",
                 "MeridianAuth",
                 "MeridianUsers",
+                "MeridianProducts",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -223,6 +238,18 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianProductsTests",
+            dependencies: [
+                "MeridianApp", "MeridianAuth", "MeridianCore", "MeridianEventLog", "MeridianHTTP", "MeridianProducts",
+                "MeridianStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),

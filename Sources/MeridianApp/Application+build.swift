@@ -7,6 +7,8 @@ import MeridianEventLog
 import MeridianHTTP
 import MeridianIngest
 import MeridianKafka
+import MeridianProducts
+import MeridianStorage
 import MeridianUsers
 import Metrics
 import Prometheus
@@ -51,6 +53,8 @@ public struct MeridianApplication: Sendable {
     public var settings: MeridianSettings
     public var eventLog: EventLogService
     public var store: SQLStoreService?
+    /// The outbox relays of the roles that write events.
+    public var relays: [OutboxRelay] = []
     public var ingestor: Ingestor?
     public var http: Application<RouterResponder<MeridianRequestContext>>
 
@@ -59,6 +63,7 @@ public struct MeridianApplication: Sendable {
     public var services: [any Service] {
         var services: [any Service] = [eventLog]
         if let store { services.append(store) }
+        services += relays as [any Service]
         services.append(http)
         if let ingestor { services.append(DrainService(ingestor: ingestor)) }
         return services
@@ -97,17 +102,29 @@ public func buildApplication(
     }
     var store: SQLStoreService?
     var users: UsersController?
+    var products: ProductsController?
     var tokens: TokenService?
-    if settings.roles.contains(.users) {
+    var relays: [OutboxRelay] = []
+    if settings.roles.contains(.users) || settings.roles.contains(.products) {
         let sqlStore = try await buildStore(settings: settings, logger: logger)
         let tokenService = try await buildTokens(settings: settings, logger: logger)
         store = sqlStore
         tokens = tokenService
-        users = UsersController(
-            users: UserStore(store: sqlStore), tokens: tokenService, configuration: settings.users, logger: logger)
+        if settings.roles.contains(.users) {
+            users = UsersController(
+                users: UserStore(store: sqlStore), tokens: tokenService, configuration: settings.users, logger: logger)
+        }
+        if settings.roles.contains(.products) {
+            products = ProductsController(products: ProductStore(store: sqlStore), topics: settings.topics, logger: logger)
+            relays.append(
+                OutboxRelay(
+                    store: sqlStore, eventLog: eventLog, service: "products", topics: settings.topics, logger: logger,
+                    metrics: metrics))
+        }
     }
     let router = buildRouter(
-        eventLog: eventLog, ingestor: ingestor, registry: registry, metrics: metrics, tokens: tokens, users: users)
+        eventLog: eventLog, ingestor: ingestor, registry: registry, metrics: metrics, tokens: tokens, users: users,
+        products: products)
     var http = Application(
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "meridian"),
@@ -121,7 +138,8 @@ public func buildApplication(
             }
         }
     }
-    return MeridianApplication(settings: settings, eventLog: eventLog, store: store, ingestor: ingestor, http: http)
+    return MeridianApplication(
+        settings: settings, eventLog: eventLog, store: store, relays: relays, ingestor: ingestor, http: http)
 }
 
 /// The routes of the roles present, with the middleware and endpoints every role shares.
@@ -131,7 +149,8 @@ public func buildRouter(
     registry: PrometheusCollectorRegistry,
     metrics: any MetricsFactory,
     tokens: TokenService? = nil,
-    users: UsersController? = nil
+    users: UsersController? = nil,
+    products: ProductsController? = nil
 ) -> Router<MeridianRequestContext> {
     let router = Router(context: MeridianRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
@@ -168,6 +187,7 @@ public func buildRouter(
         IngestController(ingestor: ingestor).addRoutes(to: router)
     }
     users?.addRoutes(to: router)
+    products?.addRoutes(to: router)
     return router
 }
 

@@ -37,6 +37,7 @@ public struct MeridianSettings: Sendable {
     public enum Role: String, Sendable, CaseIterable {
         case ingestor
         case users
+        case products
     }
 
     /// Which adapter of the event-log port to use.

@@ -1,4 +1,5 @@
 import Logging
+import MeridianProducts
 import MeridianStorage
 import MeridianUsers
 import ServiceLifecycle
@@ -19,6 +20,7 @@ public func buildStore(settings: MeridianSettings, logger: Logger) async throws 
 public func migrations(for roles: [MeridianSettings.Role]) -> [(service: String, migrations: [Migration])] {
     var all: [(service: String, migrations: [Migration])] = [("outbox", Outbox.migrations), ("inbox", Inbox.migrations)]
     if roles.contains(.users) { all.append(("users", UserStore.migrations)) }
+    if roles.contains(.products) { all.append(("products", ProductStore.migrations)) }
     return all
 }
 

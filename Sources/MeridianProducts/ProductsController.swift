@@ -1,0 +1,226 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import MeridianAuth
+import MeridianCore
+import MeridianHTTP
+
+/// The products role's API, under `/api/products`: the public catalog, and admin create, update,
+/// soft delete (which emits `product.deleted` through the outbox) and stock adjustments.
+public struct ProductsController: Sendable {
+    let products: ProductStore
+    let topics: Topics
+    let logger: Logger
+
+    public init(products: ProductStore, topics: Topics, logger: Logger) {
+        self.products = products
+        self.topics = topics
+        self.logger = logger
+    }
+
+    public func addRoutes(to router: Router<MeridianRequestContext>) {
+        let api = router.group("api/products")
+        api.get { request, _ in try await self.list(request) }
+        api.get(":id") { _, context in try await self.read(context) }
+        api.post { request, context in try await self.create(request, context: context) }
+        api.patch(":id") { request, context in try await self.update(request, context: context) }
+        api.delete(":id") { _, context in try await self.delete(context) }
+        api.post(":id/stock") { request, context in try await self.adjustStock(request, context: context) }
+    }
+
+    struct NewProduct: Decodable {
+        var name: String
+        var description: String?
+        var category: String
+        var priceCents: Int
+        var currency: String?
+        var stock: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case name, description, category, currency, stock
+            case priceCents = "price_cents"
+        }
+    }
+
+    struct ProductChange: Decodable {
+        var name: String?
+        var description: String?
+        var category: String?
+        var priceCents: Int?
+        var currency: String?
+
+        enum CodingKeys: String, CodingKey {
+            case name, description, category, currency
+            case priceCents = "price_cents"
+        }
+    }
+
+    struct StockChange: Decodable {
+        var delta: Int
+    }
+
+    struct ProductView: Encodable {
+        var id: String
+        var name: String
+        var description: String
+        var category: String
+        var priceCents: Int
+        var currency: String
+        var stock: Int
+        var reserved: Int
+        var available: Int
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, description, category, currency, stock, reserved, available
+            case priceCents = "price_cents"
+        }
+
+        init(_ product: Product) {
+            id = product.id.rawValue
+            name = product.name
+            description = product.description
+            category = product.category
+            priceCents = product.priceCents
+            currency = product.currency
+            stock = product.stock
+            reserved = product.reserved
+            available = product.available
+        }
+    }
+
+    struct Page: Encodable {
+        var items: [ProductView]
+        var page: Int
+        var perPage: Int
+        var total: Int
+
+        enum CodingKeys: String, CodingKey {
+            case items, page, total
+            case perPage = "per_page"
+        }
+    }
+
+    func list(_ request: Request) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        var query = ProductQuery()
+        query.category = parameters.get("category")
+        query.text = parameters.get("q")
+        query.minPriceCents = try Self.integer(parameters.get("min_price_cents"), field: "min_price_cents", range: 0...Int.max)
+        query.maxPriceCents = try Self.integer(parameters.get("max_price_cents"), field: "max_price_cents", range: 0...Int.max)
+        if let sort = parameters.get("sort") {
+            guard let value = ProductQuery.Sort(rawValue: sort) else {
+                throw ProblemDetails(
+                    .badRequest, slug: "invalid-query",
+                    detail: "sort must be one of \(ProductQuery.Sort.allCases.map(\.rawValue).joined(separator: ", "))",
+                    field: "sort")
+            }
+            query.sort = value
+        }
+        let page = try Self.integer(parameters.get("page"), field: "page", range: 1...1_000_000) ?? 1
+        let perPage = try Self.integer(parameters.get("per_page"), field: "per_page", range: 1...100) ?? 20
+        query.offset = (page - 1) * perPage
+        query.limit = perPage
+        let (items, total) = try await products.list(query)
+        return jsonResponse(Page(items: items.map(ProductView.init), page: page, perPage: perPage, total: total))
+    }
+
+    func read(_ context: MeridianRequestContext) async throws -> Response {
+        jsonResponse(ProductView(try await existing(context)))
+    }
+
+    func create(_ request: Request, context: MeridianRequestContext) async throws -> Response {
+        _ = try context.requireAdmin()
+        let new = try await decodeJSONBody(NewProduct.self, from: request)
+        let product = Product(
+            id: ProductID(rawValue: RandomID.uuidString()), name: try Self.text(new.name, field: "name", max: 200),
+            description: try Self.text(new.description ?? "", field: "description", max: 5000, allowEmpty: true),
+            category: try Self.text(new.category, field: "category", max: 100),
+            priceCents: try Self.price(new.priceCents), currency: try Self.currency(new.currency ?? "USD"),
+            stock: try Self.integer(String(new.stock ?? 0), field: "stock", range: 0...1_000_000_000) ?? 0, reserved: 0,
+            deleted: false, createdAt: Date())
+        try await products.insert(product)
+        return jsonResponse(
+            ProductView(product), status: .created, headers: [.location: "/api/products/\(product.id.rawValue)"])
+    }
+
+    func update(_ request: Request, context: MeridianRequestContext) async throws -> Response {
+        _ = try context.requireAdmin()
+        var product = try await existing(context)
+        let change = try await decodeJSONBody(ProductChange.self, from: request)
+        if let name = change.name { product.name = try Self.text(name, field: "name", max: 200) }
+        if let description = change.description {
+            product.description = try Self.text(description, field: "description", max: 5000, allowEmpty: true)
+        }
+        if let category = change.category { product.category = try Self.text(category, field: "category", max: 100) }
+        if let price = change.priceCents { product.priceCents = try Self.price(price) }
+        if let currency = change.currency { product.currency = try Self.currency(currency) }
+        try await products.update(product)
+        return jsonResponse(ProductView(product))
+    }
+
+    func delete(_ context: MeridianRequestContext) async throws -> Response {
+        _ = try context.requireAdmin()
+        let id = ProductID(rawValue: context.parameters.get("id") ?? "")
+        guard try await products.softDelete(id, topics: topics) else {
+            throw ProblemDetails(.notFound, slug: "not-found", detail: "no product \(id.rawValue)")
+        }
+        logger.info("product deleted", metadata: ["product_id": "\(id.rawValue)"])
+        return Response(status: .noContent)
+    }
+
+    func adjustStock(_ request: Request, context: MeridianRequestContext) async throws -> Response {
+        _ = try context.requireAdmin()
+        let product = try await existing(context)
+        let change = try await decodeJSONBody(StockChange.self, from: request)
+        guard let adjusted = try await products.adjustStock(product.id, by: change.delta) else {
+            throw ProblemDetails(
+                .conflict, slug: "insufficient-stock",
+                detail: "stock \(product.stock) + \(change.delta) would fall below the \(product.reserved) reserved",
+                field: "delta")
+        }
+        return jsonResponse(ProductView(adjusted))
+    }
+
+    private func existing(_ context: MeridianRequestContext) async throws -> Product {
+        let id = ProductID(rawValue: context.parameters.get("id") ?? "")
+        guard let product = try await products.find(id) else {
+            throw ProblemDetails(.notFound, slug: "not-found", detail: "no product \(id.rawValue)")
+        }
+        return product
+    }
+
+    private static func invalid(_ field: String, _ detail: String) -> ProblemDetails {
+        ProblemDetails(.unprocessableContent, slug: "invalid-field", detail: "\(field) \(detail)", field: field)
+    }
+
+    private static func text(_ value: String, field: String, max: Int, allowEmpty: Bool = false) throws -> String {
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty && !allowEmpty { throw invalid(field, "must not be empty") }
+        if trimmed.count > max { throw invalid(field, "must have at most \(max) characters") }
+        return trimmed
+    }
+
+    private static func price(_ cents: Int) throws -> Int {
+        guard (0...100_000_000_00).contains(cents) else { throw invalid("price_cents", "must be between 0 and 10000000000") }
+        return cents
+    }
+
+    private static func currency(_ code: String) throws -> String {
+        guard code.count == 3, code.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
+            throw invalid("currency", "must be an ISO 4217 code such as USD")
+        }
+        return code
+    }
+
+    private static func integer(_ text: String?, field: String, range: ClosedRange<Int>) throws -> Int? {
+        guard let text else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw ProblemDetails(
+                .badRequest, slug: "invalid-query",
+                detail: "\(field) must be an integer in \(range.lowerBound)...\(range.upperBound)",
+                field: field)
+        }
+        return value
+    }
+}
