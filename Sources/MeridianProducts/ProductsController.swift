@@ -60,7 +60,7 @@ public struct ProductsController: Sendable {
         var delta: Int
     }
 
-    struct ProductView: Encodable {
+    struct ProductView: Encodable, Sendable {
         var id: String
         var name: String
         var description: String
@@ -89,25 +89,13 @@ public struct ProductsController: Sendable {
         }
     }
 
-    struct Page: Encodable {
-        var items: [ProductView]
-        var page: Int
-        var perPage: Int
-        var total: Int
-
-        enum CodingKeys: String, CodingKey {
-            case items, page, total
-            case perPage = "per_page"
-        }
-    }
-
     func list(_ request: Request) async throws -> Response {
         let parameters = request.uri.queryParameters
         var query = ProductQuery()
         query.category = parameters.get("category")
         query.text = parameters.get("q")
-        query.minPriceCents = try Self.integer(parameters.get("min_price_cents"), field: "min_price_cents", range: 0...Int.max)
-        query.maxPriceCents = try Self.integer(parameters.get("max_price_cents"), field: "max_price_cents", range: 0...Int.max)
+        query.minPriceCents = try queryInteger(request, "min_price_cents", in: 0...Int.max)
+        query.maxPriceCents = try queryInteger(request, "max_price_cents", in: 0...Int.max)
         if let sort = parameters.get("sort") {
             guard let value = ProductQuery.Sort(rawValue: sort) else {
                 throw ProblemDetails(
@@ -117,12 +105,11 @@ public struct ProductsController: Sendable {
             }
             query.sort = value
         }
-        let page = try Self.integer(parameters.get("page"), field: "page", range: 1...1_000_000) ?? 1
-        let perPage = try Self.integer(parameters.get("per_page"), field: "per_page", range: 1...100) ?? 20
-        query.offset = (page - 1) * perPage
-        query.limit = perPage
+        let page = try PageRequest(request)
+        query.offset = page.offset
+        query.limit = page.perPage
         let (items, total) = try await products.list(query)
-        return jsonResponse(Page(items: items.map(ProductView.init), page: page, perPage: perPage, total: total))
+        return jsonResponse(PageView(items: items.map(ProductView.init), request: page, total: total))
     }
 
     func read(_ context: MeridianRequestContext) async throws -> Response {
@@ -137,7 +124,7 @@ public struct ProductsController: Sendable {
             description: try Self.text(new.description ?? "", field: "description", max: 5000, allowEmpty: true),
             category: try Self.text(new.category, field: "category", max: 100),
             priceCents: try Self.price(new.priceCents), currency: try Self.currency(new.currency ?? "USD"),
-            stock: try Self.integer(String(new.stock ?? 0), field: "stock", range: 0...1_000_000_000) ?? 0, reserved: 0,
+            stock: try Self.stock(new.stock ?? 0), reserved: 0,
             deleted: false, createdAt: Date())
         try await products.insert(product)
         return jsonResponse(
@@ -213,14 +200,8 @@ public struct ProductsController: Sendable {
         return code
     }
 
-    private static func integer(_ text: String?, field: String, range: ClosedRange<Int>) throws -> Int? {
-        guard let text else { return nil }
-        guard let value = Int(text), range.contains(value) else {
-            throw ProblemDetails(
-                .badRequest, slug: "invalid-query",
-                detail: "\(field) must be an integer in \(range.lowerBound)...\(range.upperBound)",
-                field: field)
-        }
-        return value
+    private static func stock(_ count: Int) throws -> Int {
+        guard (0...1_000_000_000).contains(count) else { throw invalid("stock", "must be between 0 and 1000000000") }
+        return count
     }
 }

@@ -59,7 +59,7 @@ public struct UsersController: Sendable {
         var password: String?
     }
 
-    struct UserView: Encodable {
+    struct UserView: Encodable, Sendable {
         var id: String
         var email: String
         var name: String
@@ -161,24 +161,11 @@ public struct UsersController: Sendable {
         return jsonResponse(UserView(user))
     }
 
-    struct Page: Encodable {
-        var items: [UserView]
-        var page: Int
-        var perPage: Int
-        var total: Int
-
-        enum CodingKeys: String, CodingKey {
-            case items, page, total
-            case perPage = "per_page"
-        }
-    }
-
     func list(_ request: Request, context: MeridianRequestContext) async throws -> Response {
         _ = try context.requireAdmin()
-        let page = try Self.positiveQuery(request, "page", default: 1, max: 1_000_000)
-        let perPage = try Self.positiveQuery(request, "per_page", default: 20, max: 100)
-        let (users, total) = try await users.list(offset: (page - 1) * perPage, limit: perPage)
-        return jsonResponse(Page(items: users.map(UserView.init), page: page, perPage: perPage, total: total))
+        let page = try PageRequest(request)
+        let (users, total) = try await users.list(offset: page.offset, limit: page.perPage)
+        return jsonResponse(PageView(items: users.map(UserView.init), request: page, total: total))
     }
 
     func disable(_ context: MeridianRequestContext) async throws -> Response {
@@ -198,14 +185,6 @@ public struct UsersController: Sendable {
             throw ProblemDetails(.unauthorized, slug: "unauthorized", detail: "the account no longer exists or is disabled")
         }
         return user
-    }
-
-    private static func positiveQuery(_ request: Request, _ name: String, default value: Int, max: Int) throws -> Int {
-        guard let text = request.uri.queryParameters.get(name) else { return value }
-        guard let number = Int(text), number >= 1, number <= max else {
-            throw ProblemDetails(.badRequest, slug: "invalid-query", detail: "\(name) must be between 1 and \(max)", field: name)
-        }
-        return number
     }
 
     // bcrypt is slow on purpose: it runs on the blocking thread pool, never on an event loop.

@@ -107,7 +107,7 @@ extension TestResponse {
         (#"{"name":"","category":"c","price_cents":1}"#, 422, "name"),
         (#"{"name":"n","category":"c","price_cents":-1}"#, 422, "price_cents"),
         (#"{"name":"n","category":"c","price_cents":1,"currency":"usd"}"#, 422, "currency"),
-        (#"{"name":"n","category":"c","price_cents":1,"stock":-2}"#, 400, "stock"),
+        (#"{"name":"n","category":"c","price_cents":1,"stock":-2}"#, 422, "stock"),
         (#"{"name":"n","category":"c"}"#, 400, "price_cents"),
         (#"{"name":"n","category":"c","price_cents":"12.99"}"#, 400, "price_cents"),
     ])
