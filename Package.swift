@@ -139,6 +139,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// The carts role: the signed-in user's cart; removes lines of deleted products.
+        .target(
+            name: "MeridianCarts",
+            dependencies: [
+                "MeridianAuth",
+                "MeridianCore",
+                "MeridianHTTP",
+                "MeridianProducts",
+                "MeridianStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         /// The ingestor role: `POST /events` over HTTP into the event log.
         .target(
             name: "MeridianIngest",
@@ -165,6 +180,7 @@ let package = Package(
                 "MeridianAuth",
                 "MeridianUsers",
                 "MeridianProducts",
+                "MeridianCarts",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -246,6 +262,18 @@ let package = Package(
             dependencies: [
                 "MeridianApp", "MeridianAuth", "MeridianCore", "MeridianEventLog", "MeridianHTTP", "MeridianProducts",
                 "MeridianStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianCartsTests",
+            dependencies: [
+                "MeridianApp", "MeridianAuth", "MeridianCarts", "MeridianCore", "MeridianEventLog", "MeridianHTTP",
+                "MeridianProducts", "MeridianStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import MeridianAuth
+import MeridianCarts
 import MeridianCore
 import MeridianEventLog
 import MeridianHTTP
@@ -55,6 +56,8 @@ public struct MeridianApplication: Sendable {
     public var store: SQLStoreService?
     /// The outbox relays of the roles that write events.
     public var relays: [OutboxRelay] = []
+    /// The event consumers of the roles that react to events.
+    public var consumers: [ConsumerService] = []
     public var ingestor: Ingestor?
     public var http: Application<RouterResponder<MeridianRequestContext>>
 
@@ -64,6 +67,7 @@ public struct MeridianApplication: Sendable {
         var services: [any Service] = [eventLog]
         if let store { services.append(store) }
         services += relays as [any Service]
+        services += consumers as [any Service]
         services.append(http)
         if let ingestor { services.append(DrainService(ingestor: ingestor)) }
         return services
@@ -105,7 +109,10 @@ public func buildApplication(
     var products: ProductsController?
     var tokens: TokenService?
     var relays: [OutboxRelay] = []
-    if settings.roles.contains(.users) || settings.roles.contains(.products) {
+    var carts: CartsController?
+    var consumers: [ConsumerService] = []
+    let migrated = StartupGate()
+    if settings.roles.contains(.users) || settings.roles.contains(.products) || settings.roles.contains(.carts) {
         let sqlStore = try await buildStore(settings: settings, logger: logger)
         let tokenService = try await buildTokens(settings: settings, logger: logger)
         store = sqlStore
@@ -119,12 +126,22 @@ public func buildApplication(
             relays.append(
                 OutboxRelay(
                     store: sqlStore, eventLog: eventLog, service: "products", topics: settings.topics, logger: logger,
-                    metrics: metrics))
+                    metrics: metrics, ready: migrated.wait))
+        }
+        if settings.roles.contains(.carts) {
+            let cartStore = CartStore(store: sqlStore)
+            carts = CartsController(
+                carts: cartStore, catalog: StoreProductCatalog(products: ProductStore(store: sqlStore)), logger: logger)
+            let handler = ProductDeletedHandler(carts: cartStore, logger: logger)
+            consumers.append(
+                ConsumerService(
+                    eventLog: eventLog, options: ConsumerOptions(group: "carts", topics: [settings.topics.productDeleted]),
+                    logger: logger, ready: migrated.wait, handler: handler.handle))
         }
     }
     let router = buildRouter(
         eventLog: eventLog, ingestor: ingestor, registry: registry, metrics: metrics, tokens: tokens, users: users,
-        products: products)
+        products: products, carts: carts)
     var http = Application(
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "meridian"),
@@ -136,10 +153,12 @@ public func buildApplication(
             for applied in try await migrate(store, roles: settings.roles) {
                 logger.info("migration applied", metadata: ["migration": "\(applied)"])
             }
+            migrated.open()
         }
     }
     return MeridianApplication(
-        settings: settings, eventLog: eventLog, store: store, relays: relays, ingestor: ingestor, http: http)
+        settings: settings, eventLog: eventLog, store: store, relays: relays, consumers: consumers, ingestor: ingestor,
+        http: http)
 }
 
 /// The routes of the roles present, with the middleware and endpoints every role shares.
@@ -150,7 +169,8 @@ public func buildRouter(
     metrics: any MetricsFactory,
     tokens: TokenService? = nil,
     users: UsersController? = nil,
-    products: ProductsController? = nil
+    products: ProductsController? = nil,
+    carts: CartsController? = nil
 ) -> Router<MeridianRequestContext> {
     let router = Router(context: MeridianRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
@@ -188,6 +208,7 @@ public func buildRouter(
     }
     users?.addRoutes(to: router)
     products?.addRoutes(to: router)
+    carts?.addRoutes(to: router)
     return router
 }
 

@@ -10,13 +10,17 @@ public struct ConsumerService: Service {
     let options: ConsumerOptions
     let logger: Logger
     let handler: @Sendable ([ConsumedRecord]) async throws -> Void
+    let ready: @Sendable () async -> Void
 
+    /// - Parameter ready: awaited before consuming (for example until the migrations ran).
     public init(
         eventLog: any EventLog,
         options: ConsumerOptions,
         logger: Logger,
+        ready: @escaping @Sendable () async -> Void = {},
         handler: @escaping @Sendable ([ConsumedRecord]) async throws -> Void
     ) {
+        self.ready = ready
         self.eventLog = eventLog
         self.options = options
         self.logger = logger
@@ -24,6 +28,8 @@ public struct ConsumerService: Service {
     }
 
     public func run() async throws {
+        await cancelWhenGracefulShutdown { await ready() }
+        guard !Task.isShuttingDownGracefully else { return }
         let consumer = try await eventLog.makeConsumer(options)
         do {
             try await cancelWhenGracefulShutdown {

@@ -38,6 +38,7 @@ public struct MeridianSettings: Sendable {
         case ingestor
         case users
         case products
+        case carts
     }
 
     /// Which adapter of the event-log port to use.
@@ -167,6 +168,10 @@ public struct MeridianSettings: Sendable {
         shutdownTimeout = .seconds(config.double(forKey: "shutdown.timeoutSeconds", default: 30))
         logLevel = config.string(forKey: "log.level", default: "info")
         logFormat = config.string(forKey: "log.format", default: "json")
+        if roles.contains(.carts) && !roles.contains(.products) {
+            throw InvalidSetting(
+                key: "roles", reason: "carts needs products in the same process (services over HTTP are not built yet)")
+        }
     }
 
     /// `MERIDIAN_KAFKA_PROPERTY_<NAME>` variables: `<NAME>` lower-cased with `_` read as `.`

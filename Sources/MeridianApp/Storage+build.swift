@@ -1,4 +1,5 @@
 import Logging
+import MeridianCarts
 import MeridianProducts
 import MeridianStorage
 import MeridianUsers
@@ -21,6 +22,7 @@ public func migrations(for roles: [MeridianSettings.Role]) -> [(service: String,
     var all: [(service: String, migrations: [Migration])] = [("outbox", Outbox.migrations), ("inbox", Inbox.migrations)]
     if roles.contains(.users) { all.append(("users", UserStore.migrations)) }
     if roles.contains(.products) { all.append(("products", ProductStore.migrations)) }
+    if roles.contains(.carts) { all.append(("carts", CartStore.migrations)) }
     return all
 }
 

@@ -79,7 +79,9 @@ public struct OutboxRelay: Service {
     let configuration: Configuration
     let logger: Logger
     let pending: Gauge
+    let ready: @Sendable () async -> Void
 
+    /// - Parameter ready: awaited before the first round (for example until the migrations ran).
     public init(
         store: any SQLStore,
         eventLog: any EventLog,
@@ -87,8 +89,10 @@ public struct OutboxRelay: Service {
         topics: Topics,
         configuration: Configuration = .init(),
         logger: Logger,
-        metrics: any MetricsFactory = MetricsSystem.factory
+        metrics: any MetricsFactory = MetricsSystem.factory,
+        ready: @escaping @Sendable () async -> Void = {}
     ) {
+        self.ready = ready
         self.store = store
         self.eventLog = eventLog
         self.service = service
@@ -99,6 +103,7 @@ public struct OutboxRelay: Service {
     }
 
     public func run() async throws {
+        await cancelWhenGracefulShutdown { await ready() }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let published = try await publishOnce()

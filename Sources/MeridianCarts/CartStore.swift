@@ -1,0 +1,97 @@
+import Foundation
+import MeridianCore
+import MeridianProducts
+import MeridianStorage
+import SQLKit
+
+/// The carts service's table: one row per (user, product) with its quantity.
+public struct CartStore: Sendable {
+    public static let migrations: [Migration] = [
+        Migration(
+            version: 1, name: "cart_lines",
+            [
+                """
+                CREATE TABLE cart_lines (
+                    user_id TEXT NOT NULL, product_id TEXT NOT NULL, quantity BIGINT NOT NULL CHECK (quantity > 0),
+                    added_at TEXT NOT NULL, PRIMARY KEY (user_id, product_id))
+                """,
+                "CREATE INDEX cart_lines_product ON cart_lines (product_id)",
+            ])
+    ]
+
+    public let store: any SQLStore
+
+    public init(store: any SQLStore) {
+        self.store = store
+    }
+
+    /// The user's lines, oldest first, as (product, quantity).
+    public func lines(of user: String) async throws -> [(product: ProductID, quantity: Int)] {
+        try await store.withDatabase { database in
+            try await database.raw(
+                "SELECT product_id, quantity FROM cart_lines WHERE user_id = \(bind: user) ORDER BY added_at, product_id"
+            ).all().map {
+                (
+                    ProductID(rawValue: try $0.decode(column: "product_id", as: String.self)),
+                    try $0.decode(column: "quantity", as: Int.self)
+                )
+            }
+        }
+    }
+
+    /// Adds `quantity` to the line of `product` (creating it); returns the new quantity.
+    public func add(_ quantity: Int, of product: ProductID, for user: String) async throws -> Int {
+        try await store.withTransaction { database in
+            try await database.raw(
+                """
+                INSERT INTO cart_lines (user_id, product_id, quantity, added_at)
+                VALUES (\(bind: user), \(bind: product.rawValue), \(bind: quantity), \(bind: Timestamp.format(Date())))
+                ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = cart_lines.quantity + excluded.quantity
+                """
+            ).run()
+            return try await database.raw(
+                "SELECT quantity FROM cart_lines WHERE user_id = \(bind: user) AND product_id = \(bind: product.rawValue)"
+            ).first()?.decode(column: "quantity", as: Int.self) ?? quantity
+        }
+    }
+
+    /// Sets the line's quantity; 0 removes it. Returns false when there was no such line.
+    public func set(_ quantity: Int, of product: ProductID, for user: String) async throws -> Bool {
+        try await store.withTransaction { database in
+            let exists =
+                try await database.raw(
+                    "SELECT quantity FROM cart_lines WHERE user_id = \(bind: user) AND product_id = \(bind: product.rawValue)"
+                ).first() != nil
+            guard exists else { return false }
+            if quantity == 0 {
+                try await database.raw(
+                    "DELETE FROM cart_lines WHERE user_id = \(bind: user) AND product_id = \(bind: product.rawValue)"
+                ).run()
+            } else {
+                try await database.raw(
+                    """
+                    UPDATE cart_lines SET quantity = \(bind: quantity)
+                    WHERE user_id = \(bind: user) AND product_id = \(bind: product.rawValue)
+                    """
+                ).run()
+            }
+            return true
+        }
+    }
+
+    public func clear(for user: String) async throws {
+        try await store.withTransaction { database in
+            try await database.raw("DELETE FROM cart_lines WHERE user_id = \(bind: user)").run()
+        }
+    }
+
+    /// Applies one `product.deleted` event: removes every cart's line of that product, once per event id.
+    /// Returns false when the event had been applied before.
+    public func applyProductDeleted(eventID: String, product: ProductID) async throws -> Bool {
+        try await store.withTransaction { database in
+            guard try await Inbox.claim(eventID, consumer: "carts", in: database) else { return false }
+            try await database.raw("DELETE FROM cart_lines WHERE product_id = \(bind: product.rawValue)").run()
+            return true
+        }
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import MeridianAuth
+import MeridianCore
+import MeridianHTTP
+import MeridianProducts
+
+/// The carts role's API, under `/api/cart`: the signed-in user's own cart only.
+public struct CartsController: Sendable {
+    let carts: CartStore
+    let catalog: any ProductCatalog
+    let logger: Logger
+
+    public init(carts: CartStore, catalog: any ProductCatalog, logger: Logger) {
+        self.carts = carts
+        self.catalog = catalog
+        self.logger = logger
+    }
+
+    public func addRoutes(to router: Router<MeridianRequestContext>) {
+        let api = router.group("api/cart")
+        api.get { _, context in try await self.cart(context) }
+        api.delete { _, context in
+            try await self.carts.clear(for: try context.requirePrincipal().userID)
+            return try await self.cart(context)
+        }
+        api.post("items") { request, context in try await self.add(request, context: context) }
+        api.put("items/:product_id") { request, context in try await self.set(request, context: context) }
+        api.delete("items/:product_id") { _, context in try await self.remove(context) }
+    }
+
+    struct NewLine: Decodable {
+        var productID: String
+        var quantity: Int
+
+        enum CodingKeys: String, CodingKey {
+            case productID = "product_id"
+            case quantity
+        }
+    }
+
+    struct Quantity: Decodable {
+        var quantity: Int
+    }
+
+    struct LineView: Encodable {
+        var productID: String
+        var name: String
+        var unitPriceCents: Int
+        var currency: String
+        var quantity: Int
+        var lineTotalCents: Int
+
+        enum CodingKeys: String, CodingKey {
+            case name, currency, quantity
+            case productID = "product_id"
+            case unitPriceCents = "unit_price_cents"
+            case lineTotalCents = "line_total_cents"
+        }
+    }
+
+    struct CartView: Encodable {
+        var items: [LineView]
+        /// One total per currency: money is never summed across currencies.
+        var totals: [String: Int]
+        var itemCount: Int
+
+        enum CodingKeys: String, CodingKey {
+            case items, totals
+            case itemCount = "item_count"
+        }
+    }
+
+    /// The cart with current prices; lines of products that no longer exist are left out.
+    func cart(_ context: MeridianRequestContext) async throws -> Response {
+        let user = try context.requirePrincipal().userID
+        var items: [LineView] = []
+        var totals: [String: Int] = [:]
+        for (productID, quantity) in try await carts.lines(of: user) {
+            guard let product = try await catalog.product(productID) else { continue }
+            let line = LineView(
+                productID: productID.rawValue, name: product.name, unitPriceCents: product.priceCents,
+                currency: product.currency, quantity: quantity, lineTotalCents: product.priceCents * quantity)
+            totals[product.currency, default: 0] += line.lineTotalCents
+            items.append(line)
+        }
+        return jsonResponse(CartView(items: items, totals: totals, itemCount: items.reduce(0) { $0 + $1.quantity }))
+    }
+
+    func add(_ request: Request, context: MeridianRequestContext) async throws -> Response {
+        let user = try context.requirePrincipal().userID
+        let line = try await decodeJSONBody(NewLine.self, from: request)
+        try Self.check(line.quantity, allowZero: false)
+        let productID = ProductID(rawValue: line.productID)
+        guard try await catalog.product(productID) != nil else {
+            throw ProblemDetails(
+                .unprocessableContent, slug: "unknown-product", detail: "no product \(line.productID)", field: "product_id")
+        }
+        let total = try await carts.add(line.quantity, of: productID, for: user)
+        guard total <= 1000 else {
+            _ = try await carts.set(1000, of: productID, for: user)
+            throw Self.tooMany
+        }
+        return try await cart(context)
+    }
+
+    func set(_ request: Request, context: MeridianRequestContext) async throws -> Response {
+        let user = try context.requirePrincipal().userID
+        let change = try await decodeJSONBody(Quantity.self, from: request)
+        try Self.check(change.quantity, allowZero: true)
+        let productID = ProductID(rawValue: context.parameters.get("product_id") ?? "")
+        guard try await carts.set(change.quantity, of: productID, for: user) else {
+            throw ProblemDetails(.notFound, slug: "not-found", detail: "no line for product \(productID.rawValue) in the cart")
+        }
+        return try await cart(context)
+    }
+
+    func remove(_ context: MeridianRequestContext) async throws -> Response {
+        let user = try context.requirePrincipal().userID
+        let productID = ProductID(rawValue: context.parameters.get("product_id") ?? "")
+        guard try await carts.set(0, of: productID, for: user) else {
+            throw ProblemDetails(.notFound, slug: "not-found", detail: "no line for product \(productID.rawValue) in the cart")
+        }
+        return try await cart(context)
+    }
+
+    private static let tooMany = ProblemDetails(
+        .unprocessableContent, slug: "invalid-field", detail: "quantity: at most 1000 of one product", field: "quantity")
+
+    private static func check(_ quantity: Int, allowZero: Bool) throws {
+        guard quantity >= (allowZero ? 0 : 1) else {
+            throw ProblemDetails(
+                .unprocessableContent, slug: "invalid-field",
+                detail: "quantity must be \(allowZero ? "0 (to remove) or more" : "at least 1")", field: "quantity")
+        }
+        guard quantity <= 1000 else { throw tooMany }
+    }
+}
+
+/// Removes the lines of deleted products from every cart: the handler of `product.deleted`.
+public struct ProductDeletedHandler: Sendable {
+    let carts: CartStore
+    let logger: Logger
+
+    public init(carts: CartStore, logger: Logger) {
+        self.carts = carts
+        self.logger = logger
+    }
+
+    /// Applies each event once (the inbox); a record that is not a readable `product.deleted` is logged and skipped.
+    public func handle(_ records: [ConsumedRecord]) async throws {
+        for record in records {
+            guard let event = CloudEvent(record: record), event.type == "product.deleted",
+                let data = try? JSONSerialization.jsonObject(with: Data(event.data)) as? [String: Any],
+                let productID = data["product_id"] as? String
+            else {
+                logger.error("unreadable product.deleted record skipped", metadata: ["offset": "\(record.offset)"])
+                continue
+            }
+            if try await carts.applyProductDeleted(eventID: event.id, product: ProductID(rawValue: productID)) {
+                logger.info("removed deleted product from carts", metadata: ["product_id": "\(productID)"])
+            }
+        }
+    }
+}
