@@ -227,6 +227,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// What the commerce roles' tests share: a migrated store, an event log, tokens.
+        .target(
+            name: "MeridianTestSupport",
+            dependencies: [
+                "MeridianApp", "MeridianAuth", "MeridianEventLog", "MeridianStorage",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/MeridianTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "MeridianCoreTests",
             dependencies: ["MeridianCore"],
@@ -250,6 +262,7 @@ let package = Package(
         .testTarget(
             name: "MeridianUsersTests",
             dependencies: [
+                "MeridianTestSupport",
                 "MeridianApp", "MeridianAuth", "MeridianCore", "MeridianHTTP", "MeridianStorage", "MeridianUsers",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -260,6 +273,7 @@ let package = Package(
         .testTarget(
             name: "MeridianProductsTests",
             dependencies: [
+                "MeridianTestSupport",
                 "MeridianApp", "MeridianAuth", "MeridianCore", "MeridianEventLog", "MeridianHTTP", "MeridianProducts",
                 "MeridianStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -272,6 +286,7 @@ let package = Package(
         .testTarget(
             name: "MeridianCartsTests",
             dependencies: [
+                "MeridianTestSupport",
                 "MeridianApp", "MeridianAuth", "MeridianCarts", "MeridianCore", "MeridianEventLog", "MeridianHTTP",
                 "MeridianProducts", "MeridianStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -11,54 +11,41 @@ import MeridianEventLog
 import MeridianHTTP
 import MeridianProducts
 import MeridianStorage
+import MeridianTestSupport
 import Prometheus
 import Testing
 
-/// Products and carts on one SQLite store and embedded log, as all-in-one mode assembles them.
+/// Products and carts on one store and event log, as all-in-one mode assembles them.
+/// (`@unchecked`: the router is only mutated while the harness is built.)
 final class CartsHarness: @unchecked Sendable {
-    let directory = NSTemporaryDirectory() + "meridian-carts-" + UUID().uuidString
-    let store: SQLiteStore
-    let log: EmbeddedEventLog
-    let tokens: TokenService
+    let base: CommerceHarness
     let carts: CartStore
     let router: Router<MeridianRequestContext>
     let relay: OutboxRelay
 
     init() async throws {
-        store = try await SQLiteStore.open(path: directory + "/store.sqlite", logger: Logger(label: "test"))
-        _ = try await migrate(store, roles: [.products, .carts])
-        log = try await EmbeddedEventLog.open(
-            configuration: .init(path: directory + "/log.sqlite"), logger: Logger(label: "test"))
-        tokens = try await TokenService(secret: String(repeating: "c", count: 32))
-        let products = ProductStore(store: store)
-        carts = CartStore(store: store)
+        base = try await CommerceHarness(roles: [.products, .carts])
+        let products = ProductStore(store: base.store)
+        carts = CartStore(store: base.store)
         let registry = PrometheusCollectorRegistry()
         router = buildRouter(
-            eventLog: log, ingestor: nil, registry: registry, metrics: makeMetricsFactory(registry: registry), tokens: tokens,
+            eventLog: base.log, ingestor: nil, registry: registry, metrics: makeMetricsFactory(registry: registry),
+            tokens: base.tokens,
             products: ProductsController(products: products, topics: Topics(), logger: Logger(label: "test")),
             carts: CartsController(carts: carts, catalog: StoreProductCatalog(products: products), logger: Logger(label: "test")))
-        relay = OutboxRelay(store: store, eventLog: log, service: "products", topics: Topics(), logger: Logger(label: "test"))
+        relay = OutboxRelay(
+            store: base.store, eventLog: base.log, service: "products", topics: Topics(), logger: Logger(label: "test"))
     }
 
+    var log: EmbeddedEventLog { base.log }
     var application: some ApplicationProtocol { Application(router: router) }
-
     func headers(_ user: String, _ role: Principal.Role = .customer) async throws -> HTTPFields {
-        let token = try await tokens.issue(for: Principal(userID: user, role: role))
-        return [.contentType: "application/json", .authorization: "Bearer \(token)"]
+        try await base.headers(user, role)
     }
-
-    func close() async {
-        try? await store.close()
-        await log.close()
-        try? FileManager.default.removeItem(atPath: directory)
-    }
+    func close() async { await base.close() }
 }
 
 extension TestResponse {
-    var object: [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]) ?? [:]
-    }
-
     var lines: [[String: Any]] { object["items"] as? [[String: Any]] ?? [] }
 }
 

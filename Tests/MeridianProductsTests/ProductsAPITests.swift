@@ -10,49 +10,33 @@ import MeridianEventLog
 import MeridianHTTP
 import MeridianProducts
 import MeridianStorage
+import MeridianTestSupport
 import Prometheus
 import Testing
 
-/// The products API on a fresh SQLite store and embedded event log, through `buildRouter`.
+/// The products API through `buildRouter`, on the shared test harness.
+/// (`@unchecked`: the router is only mutated while the harness is built.)
 final class ProductsHarness: @unchecked Sendable {
-    let directory = NSTemporaryDirectory() + "meridian-products-" + UUID().uuidString
-    let store: SQLiteStore
-    let log: EmbeddedEventLog
-    let tokens: TokenService
+    let base: CommerceHarness
     let router: Router<MeridianRequestContext>
     let relay: OutboxRelay
 
     init() async throws {
-        store = try await SQLiteStore.open(path: directory + "/store.sqlite", logger: Logger(label: "test"))
-        _ = try await migrate(store, roles: [.products])
-        log = try await EmbeddedEventLog.open(
-            configuration: .init(path: directory + "/log.sqlite"), logger: Logger(label: "test"))
-        tokens = try await TokenService(secret: String(repeating: "p", count: 32))
+        base = try await CommerceHarness(roles: [.products])
         let registry = PrometheusCollectorRegistry()
         router = buildRouter(
-            eventLog: log, ingestor: nil, registry: registry, metrics: makeMetricsFactory(registry: registry), tokens: tokens,
-            products: ProductsController(products: ProductStore(store: store), topics: Topics(), logger: Logger(label: "test")))
-        relay = OutboxRelay(store: store, eventLog: log, service: "products", topics: Topics(), logger: Logger(label: "test"))
+            eventLog: base.log, ingestor: nil, registry: registry, metrics: makeMetricsFactory(registry: registry),
+            tokens: base.tokens,
+            products: ProductsController(
+                products: ProductStore(store: base.store), topics: Topics(), logger: Logger(label: "test")))
+        relay = OutboxRelay(
+            store: base.store, eventLog: base.log, service: "products", topics: Topics(), logger: Logger(label: "test"))
     }
 
+    var log: EmbeddedEventLog { base.log }
     var application: some ApplicationProtocol { Application(router: router) }
-
-    func headers(_ role: Principal.Role) async throws -> HTTPFields {
-        let token = try await tokens.issue(for: Principal(userID: "u-\(role.rawValue)", role: role))
-        return [.contentType: "application/json", .authorization: "Bearer \(token)"]
-    }
-
-    func close() async {
-        try? await store.close()
-        await log.close()
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-}
-
-extension TestResponse {
-    var object: [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]) ?? [:]
-    }
+    func headers(_ role: Principal.Role) async throws -> HTTPFields { try await base.headers("u-\(role.rawValue)", role) }
+    func close() async { await base.close() }
 }
 
 @Suite struct ProductsAPITests {

@@ -8,39 +8,33 @@ import MeridianAuth
 import MeridianCore
 import MeridianHTTP
 import MeridianStorage
+import MeridianTestSupport
 import MeridianUsers
 import Prometheus
 import Testing
 
-/// The users API on a fresh SQLite store, through the same router `meridian serve` builds.
+/// The users API through the same router `meridian serve` builds, on the shared test harness.
+/// (`@unchecked`: the router is only mutated while the harness is built.)
 final class UsersHarness: @unchecked Sendable {
-    let directory = NSTemporaryDirectory() + "meridian-users-" + UUID().uuidString
-    let store: SQLiteStore
-    let tokens: TokenService
+    let base: CommerceHarness
     let controller: UsersController
     let router: Router<MeridianRequestContext>
 
     init() async throws {
-        store = try await SQLiteStore.open(path: directory + "/store.sqlite", logger: Logger(label: "test"))
-        _ = try await migrate(store, roles: [.users])
-        tokens = try await TokenService(secret: String(repeating: "k", count: 32))
+        base = try await CommerceHarness(roles: [.users])
         var configuration = UsersController.Configuration()
         configuration.bcryptCost = 4
         controller = UsersController(
-            users: UserStore(store: store), tokens: tokens, configuration: configuration, logger: Logger(label: "test"))
+            users: UserStore(store: base.store), tokens: base.tokens, configuration: configuration, logger: Logger(label: "test"))
         let registry = PrometheusCollectorRegistry()
-        let log = NeverEventLog()
         router = buildRouter(
-            eventLog: log, ingestor: nil, registry: registry, metrics: makeMetricsFactory(registry: registry),
-            tokens: tokens, users: controller)
+            eventLog: NeverEventLog(), ingestor: nil, registry: registry, metrics: makeMetricsFactory(registry: registry),
+            tokens: base.tokens, users: controller)
     }
 
+    var tokens: TokenService { base.tokens }
     var application: some ApplicationProtocol { Application(router: router) }
-
-    func close() async {
-        try? await store.close()
-        try? FileManager.default.removeItem(atPath: directory)
-    }
+    func close() async { await base.close() }
 }
 
 /// The users role needs no event log; this one answers that it is reachable and holds nothing.
@@ -54,12 +48,6 @@ struct NeverEventLog: EventLog {
         throw EventLogError(.closed, "no event log in this test")
     }
     func isReachable() async -> Bool { true }
-}
-
-extension TestResponse {
-    var object: [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]) ?? [:]
-    }
 }
 
 let json: HTTPFields = [.contentType: "application/json"]
