@@ -102,6 +102,7 @@ let package = Package(
         .target(
             name: "MeridianAuth",
             dependencies: [
+                "MeridianCore",
                 "MeridianHTTP",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -141,7 +141,7 @@ public func buildApplication(
     }
     let router = buildRouter(
         eventLog: eventLog, ingestor: ingestor, registry: registry, metrics: metrics, tokens: tokens, users: users,
-        products: products, carts: carts)
+        products: products, carts: carts, gateway: settings.gateway, corsOrigin: settings.corsOrigin)
     var http = Application(
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "meridian"),
@@ -170,13 +170,26 @@ public func buildRouter(
     tokens: TokenService? = nil,
     users: UsersController? = nil,
     products: ProductsController? = nil,
-    carts: CartsController? = nil
+    carts: CartsController? = nil,
+    gateway: GatewayMiddleware.Configuration = .init(),
+    corsOrigin: String = ""
 ) -> Router<MeridianRequestContext> {
     let router = Router(context: MeridianRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: HTTPMetricsMiddleware(factory: metrics))
+    router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ProblemMiddleware())
-    if let tokens { router.add(middleware: AuthenticationMiddleware(tokens: tokens)) }
+    if !corsOrigin.isEmpty {
+        router.add(
+            middleware: CORSMiddleware(
+                allowOrigin: corsOrigin == "*" ? .all : .custom(corsOrigin),
+                allowHeaders: [.accept, .authorization, .contentType, .origin, .requestID],
+                allowMethods: [.get, .post, .put, .patch, .delete, .options], maxAge: .seconds(600)))
+    }
+    if let tokens {
+        router.add(middleware: AuthenticationMiddleware(tokens: tokens))
+        router.add(middleware: GatewayMiddleware(configuration: gateway))
+    }
 
     let healthy = ByteBuffer(string: #"{"status":"ok"}"#)
     router.get("/health") { _, _ in

@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import MeridianAuth
 import MeridianCore
 import MeridianEventLog
 import MeridianIngest
@@ -29,6 +30,9 @@ public struct MeridianSettings: Sendable {
     public var jwtSecret: String
     public var tokenLifetime: Duration
     public var users: UsersController.Configuration
+    public var gateway: GatewayMiddleware.Configuration
+    /// The one origin browsers may call the API from (`*` for any); empty sends no CORS headers.
+    public var corsOrigin: String
     public var shutdownTimeout: Duration
     public var logLevel: String
     public var logFormat: String
@@ -165,6 +169,19 @@ public struct MeridianSettings: Sendable {
         let cost = config.int(forKey: "users.bcryptCost", default: 12)
         guard (4...31).contains(cost) else { throw InvalidSetting(key: "users.bcryptCost", reason: "must be 4...31") }
         users.bcryptCost = UInt8(cost)
+        let gatewayConfig = config.scoped(to: "gateway")
+        gateway = GatewayMiddleware.Configuration()
+        gateway.userRate = gatewayConfig.double(forKey: "userRate", default: gateway.userRate)
+        gateway.userBurst = gatewayConfig.double(forKey: "userBurst", default: gateway.userBurst)
+        gateway.addressRate = gatewayConfig.double(forKey: "addressRate", default: gateway.addressRate)
+        gateway.addressBurst = gatewayConfig.double(forKey: "addressBurst", default: gateway.addressBurst)
+        for (key, value) in [
+            ("gateway.userRate", gateway.userRate), ("gateway.userBurst", gateway.userBurst),
+            ("gateway.addressRate", gateway.addressRate), ("gateway.addressBurst", gateway.addressBurst),
+        ] where value < 0 || !value.isFinite {
+            throw InvalidSetting(key: key, reason: "must be zero or more")
+        }
+        corsOrigin = gatewayConfig.string(forKey: "corsOrigin", default: "")
         shutdownTimeout = .seconds(config.double(forKey: "shutdown.timeoutSeconds", default: 30))
         logLevel = config.string(forKey: "log.level", default: "info")
         logFormat = config.string(forKey: "log.format", default: "json")

@@ -33,6 +33,34 @@ public struct RequestIDMiddleware: RouterMiddleware {
     }
 }
 
+/// Security headers on every answer of the public API (`/api/…`), errors included.
+public struct SecurityHeadersMiddleware: RouterMiddleware {
+    public typealias Context = MeridianRequestContext
+
+    public init() {}
+
+    public func handle(
+        _ request: Request,
+        context: MeridianRequestContext,
+        next: (Request, MeridianRequestContext) async throws -> Response
+    ) async throws -> Response {
+        var response = try await next(request, context)
+        guard request.uri.path.hasPrefix("/api/") || request.uri.path == "/api" else { return response }
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.xFrameOptions] = "DENY"
+        response.headers[.referrerPolicy] = "no-referrer"
+        response.headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'"
+        if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
+        return response
+    }
+}
+
+extension HTTPField.Name {
+    static let xContentTypeOptions = Self("X-Content-Type-Options")!
+    static let xFrameOptions = Self("X-Frame-Options")!
+    static let referrerPolicy = Self("Referrer-Policy")!
+}
+
 /// Turns every error into an RFC 9457 problem response, so no client sees a bare 500 or HTML.
 ///
 /// Hummingbird's `HTTPError`s keep their status; anything else is a 500 whose details stay in the log.
