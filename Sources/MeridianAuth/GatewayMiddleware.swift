@@ -55,14 +55,10 @@ public struct GatewayMiddleware: RouterMiddleware {
     private let addresses: Limiter
     private let clock: @Sendable () -> Double
 
-    public init(configuration: Configuration, clock: @escaping @Sendable () -> Double = GatewayMiddleware.monotonicSeconds) {
+    public init(configuration: Configuration, clock: @escaping @Sendable () -> Double = monotonicSeconds) {
         users = Limiter(rate: configuration.userRate, burst: configuration.userBurst, now: clock())
         addresses = Limiter(rate: configuration.addressRate, burst: configuration.addressBurst, now: clock())
         self.clock = clock
-    }
-
-    public static let monotonicSeconds: @Sendable () -> Double = {
-        Double(DispatchTime.now().uptimeNanoseconds) / 1_000_000_000
     }
 
     public func handle(

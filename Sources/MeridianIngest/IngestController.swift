@@ -85,7 +85,7 @@ public struct IngestController: Sendable {
             return Self.response(Self.outcomeBody(outcome), status: .ok)
         case .failed, .rejected:
             let retry = ProblemDetails.retrySeconds(outcome.retryAfter ?? 1)
-            if outcome.reason == "an event with this id is being published" {
+            if outcome.inProgress {
                 throw ProblemDetails(
                     .conflict, slug: "in-progress", detail: "event \(outcome.id ?? "") is being published; retry",
                     field: "id", retryAfter: retry)

@@ -24,6 +24,8 @@ public struct IngestOutcome: Sendable, Hashable {
     public var reason: String?
     /// For `failed`: seconds to wait before retrying.
     public var retryAfter: Double?
+    /// For `failed`: an event with the same id was still being published.
+    public var inProgress = false
 
     public init(id: String?, status: Status, reason: String? = nil, retryAfter: Double? = nil) {
         self.id = id
@@ -91,7 +93,7 @@ public final class Ingestor: Sendable {
         configuration: Configuration,
         logger: Logger,
         metrics: any MetricsFactory = MetricsSystem.factory,
-        clock: @escaping @Sendable () -> Double = Ingestor.monotonicSeconds
+        clock: @escaping @Sendable () -> Double = monotonicSeconds
     ) throws {
         self.eventLog = eventLog
         self.topics = topics
@@ -105,11 +107,6 @@ public final class Ingestor: Sendable {
                 admission: Admission(configuration: configuration.admission, now: clock()),
                 duplicates: DuplicateWindow(
                     window: configuration.duplicateWindowSeconds, capacity: configuration.duplicateCapacity)))
-    }
-
-    /// Seconds on a monotonic clock.
-    public static let monotonicSeconds: @Sendable () -> Double = {
-        return Double(DispatchTime.now().uptimeNanoseconds) / 1_000_000_000
     }
 
     // MARK: Admission
@@ -184,8 +181,10 @@ public final class Ingestor: Sendable {
                 case .duplicate:
                     outcomes[index] = IngestOutcome(id: event.id, status: .duplicate)
                 case .inProgress:
-                    outcomes[index] = IngestOutcome(
+                    var outcome = IngestOutcome(
                         id: event.id, status: .failed, reason: "an event with this id is being published", retryAfter: 1)
+                    outcome.inProgress = true
+                    outcomes[index] = outcome
                 }
             }
         }

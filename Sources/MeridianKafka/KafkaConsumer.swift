@@ -84,7 +84,6 @@ final class KafkaConsumer: EventLogConsumer {
     func poll(maxRecords: Int, timeout: Duration) async throws -> [ConsumedRecord] {
         let milliseconds = Int32(
             clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        let handle = self.handle
         let queue = self.queue
         let context = self.context
         return try await thread.runIfActive {
@@ -106,7 +105,6 @@ final class KafkaConsumer: EventLogConsumer {
                 }
                 records.append(Self.record(from: message))
             }
-            _ = handle
             return records
         }
     }
@@ -175,6 +173,5 @@ final class KafkaConsumer: EventLogConsumer {
             rd_kafka_destroy(handle.raw)
         }
         try? await thread.shutdownGracefully()
-        _ = context
     }
 }

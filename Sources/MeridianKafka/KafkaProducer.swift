@@ -182,7 +182,6 @@ final class KafkaProducer: Sendable {
         }
         rd_kafka_destroy(handle.raw)
         lifecycle.withLock { $0 = .closed }
-        _ = context
     }
 
     /// Checks the cluster answers a metadata request within `timeout`.

@@ -61,7 +61,7 @@ struct CommonOptions: ParsableArguments {
 }
 
 /// Process-wide logging and metrics; each may be bootstrapped once.
-enum Process {
+enum ProcessWide {
     static let registry = PrometheusCollectorRegistry()
 
     static func bootstrap(_ settings: MeridianSettings) {
@@ -99,12 +99,12 @@ struct Serve: AsyncParsableCommand {
         if let port { extra["http.port"] = .init(.int(port), isSecret: false) }
         if let shutdownTimeout { extra["shutdown.timeoutSeconds"] = .init(.double(shutdownTimeout), isSecret: false) }
         let settings = try await common.settings(extra: extra)
-        Process.bootstrap(settings)
+        ProcessWide.bootstrap(settings)
         let logger = Logger(label: "meridian")
         let application = try await buildApplication(
             settings: settings,
             logger: logger,
-            registry: Process.registry,
+            registry: ProcessWide.registry,
             metrics: MetricsSystem.factory,
             onServerRunning: { port in
                 logger.info(

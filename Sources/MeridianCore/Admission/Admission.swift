@@ -1,3 +1,10 @@
+import Foundation
+
+/// Seconds on a monotonic clock, the time base of ``Admission`` and ``TokenBucket``.
+public let monotonicSeconds: @Sendable () -> Double = {
+    Double(DispatchTime.now().uptimeNanoseconds) / 1_000_000_000
+}
+
 /// The ingest admission state machine: rate limits, the in-flight budget and draining.
 ///
 /// A value type with no I/O; the caller keeps it behind a lock and acts on the returned decision.
