@@ -155,6 +155,37 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// The orders role: placing orders, and the orders side of the saga (payment outcomes, the sweeper).
+        .target(
+            name: "MeridianOrders",
+            dependencies: [
+                "MeridianAuth",
+                "MeridianCore",
+                "MeridianHTTP",
+                "MeridianProducts",
+                "MeridianStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// The payments role: a simulated payment provider behind `payment.requested`, one payment per order, refunds.
+        .target(
+            name: "MeridianPayments",
+            dependencies: [
+                "MeridianAuth",
+                "MeridianCore",
+                "MeridianHTTP",
+                "MeridianStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         /// The ingestor role: `POST /events` over HTTP into the event log.
         .target(
             name: "MeridianIngest",
@@ -182,6 +213,8 @@ let package = Package(
                 "MeridianUsers",
                 "MeridianProducts",
                 "MeridianCarts",
+                "MeridianOrders",
+                "MeridianPayments",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -232,10 +265,14 @@ let package = Package(
         .target(
             name: "MeridianTestSupport",
             dependencies: [
-                "MeridianApp", "MeridianAuth", "MeridianEventLog", "MeridianStorage",
+                "MeridianApp", "MeridianAuth", "MeridianEventLog", "MeridianStorage", "MeridianUsers",
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SQLKit", package: "sql-kit"),
             ],
             path: "Tests/MeridianTestSupport",
             swiftSettings: swiftSettings
@@ -253,7 +290,7 @@ let package = Package(
         .testTarget(
             name: "MeridianStorageTests",
             dependencies: [
-                "MeridianCore", "MeridianEventLog", "MeridianStorage",
+                "MeridianTestSupport", "MeridianCore", "MeridianEventLog", "MeridianStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "SQLKit", package: "sql-kit"),
@@ -298,6 +335,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "MeridianCommerceTests",
+            dependencies: [
+                "MeridianTestSupport",
+                "MeridianApp", "MeridianCore", "MeridianEventLog", "MeridianOrders", "MeridianPayments", "MeridianProducts",
+                "MeridianStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "MeridianKafkaTests",
             dependencies: ["MeridianCore", "MeridianKafka", "CRDKafka"],
             swiftSettings: swiftSettings
@@ -321,6 +369,7 @@ let package = Package(
         .testTarget(
             name: "MeridianAppTests",
             dependencies: [
+                "MeridianTestSupport",
                 "MeridianApp",
                 "MeridianCore",
                 "MeridianEventLog",

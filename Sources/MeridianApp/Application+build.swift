@@ -2,15 +2,12 @@ import Foundation
 import Hummingbird
 import Logging
 import MeridianAuth
-import MeridianCarts
 import MeridianCore
 import MeridianEventLog
 import MeridianHTTP
 import MeridianIngest
 import MeridianKafka
-import MeridianProducts
 import MeridianStorage
-import MeridianUsers
 import Metrics
 import Prometheus
 import ServiceLifecycle
@@ -54,20 +51,18 @@ public struct MeridianApplication: Sendable {
     public var settings: MeridianSettings
     public var eventLog: EventLogService
     public var store: SQLStoreService?
-    /// The outbox relays of the roles that write events.
-    public var relays: [OutboxRelay] = []
-    /// The event consumers of the roles that react to events.
-    public var consumers: [ConsumerService] = []
+    /// The roles' background work: outbox relays, event consumers, sweepers.
+    public var workers: [any Service] = []
     public var ingestor: Ingestor?
     public var http: Application<RouterResponder<MeridianRequestContext>>
 
     /// Services in start order; graceful shutdown runs in reverse: first draining (readiness 503,
-    /// new events 503, in-flight events finish), then the HTTP server, then the store and the event log.
+    /// new events 503, in-flight events finish), then the HTTP server, then the workers, then the store
+    /// and the event log.
     public var services: [any Service] {
         var services: [any Service] = [eventLog]
         if let store { services.append(store) }
-        services += relays as [any Service]
-        services += consumers as [any Service]
+        services += workers
         services.append(http)
         if let ingestor { services.append(DrainService(ingestor: ingestor)) }
         return services
@@ -75,13 +70,18 @@ public struct MeridianApplication: Sendable {
 
     /// Runs every service until SIGTERM or SIGINT, then shuts down gracefully within the timeout.
     public func run(logger: Logger) async throws {
+        try await serviceGroup(logger: logger).run()
+    }
+
+    /// The service group of ``services``, stopped by SIGTERM or SIGINT (or by `triggerGracefulShutdown()`).
+    public func serviceGroup(logger: Logger, signals: [UnixSignal] = [.sigterm, .sigint]) -> ServiceGroup {
         var configuration = ServiceGroupConfiguration(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-            gracefulShutdownSignals: [.sigterm, .sigint],
+            gracefulShutdownSignals: signals,
             logger: logger)
         configuration.maximumGracefulShutdownDuration = settings.shutdownTimeout
         configuration.maximumCancellationDuration = .seconds(5)
-        try await ServiceGroup(configuration: configuration).run()
+        return ServiceGroup(configuration: configuration)
     }
 }
 
@@ -105,43 +105,22 @@ public func buildApplication(
         ingestor = try buildIngestor(settings: settings, eventLog: eventLog, logger: logger, metrics: metrics)
     }
     var store: SQLStoreService?
-    var users: UsersController?
-    var products: ProductsController?
     var tokens: TokenService?
-    var relays: [OutboxRelay] = []
-    var carts: CartsController?
-    var consumers: [ConsumerService] = []
+    var commerce = CommerceParts()
     let migrated = StartupGate()
-    if settings.roles.contains(.users) || settings.roles.contains(.products) || settings.roles.contains(.carts) {
+    if settings.roles.contains(where: { $0 != .ingestor }) {
         let sqlStore = try await buildStore(settings: settings, logger: logger)
         let tokenService = try await buildTokens(settings: settings, logger: logger)
         store = sqlStore
         tokens = tokenService
-        if settings.roles.contains(.users) {
-            users = UsersController(
-                users: UserStore(store: sqlStore), tokens: tokenService, configuration: settings.users, logger: logger)
-        }
-        if settings.roles.contains(.products) {
-            products = ProductsController(products: ProductStore(store: sqlStore), topics: settings.topics, logger: logger)
-            relays.append(
-                OutboxRelay(
-                    store: sqlStore, eventLog: eventLog, service: "products", topics: settings.topics, logger: logger,
-                    metrics: metrics, ready: migrated.wait))
-        }
-        if settings.roles.contains(.carts) {
-            let cartStore = CartStore(store: sqlStore)
-            carts = CartsController(
-                carts: cartStore, catalog: StoreProductCatalog(products: ProductStore(store: sqlStore)), logger: logger)
-            let handler = ProductDeletedHandler(carts: cartStore, logger: logger)
-            consumers.append(
-                ConsumerService(
-                    eventLog: eventLog, options: ConsumerOptions(group: "carts", topics: [settings.topics.productDeleted]),
-                    logger: logger, ready: migrated.wait, handler: handler.handle))
-        }
+        commerce = buildCommerce(
+            CommerceContext(
+                settings: settings, store: sqlStore, eventLog: eventLog, tokens: tokenService, metrics: metrics, logger: logger,
+                ready: migrated.wait))
     }
     let router = buildRouter(
-        eventLog: eventLog, ingestor: ingestor, registry: registry, metrics: metrics, tokens: tokens, users: users,
-        products: products, carts: carts, gateway: settings.gateway, corsOrigin: settings.corsOrigin)
+        eventLog: eventLog, ingestor: ingestor, registry: registry, metrics: metrics, tokens: tokens,
+        routes: commerce.routes, gateway: settings.gateway, corsOrigin: settings.corsOrigin)
     var http = Application(
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "meridian"),
@@ -157,8 +136,7 @@ public func buildApplication(
         }
     }
     return MeridianApplication(
-        settings: settings, eventLog: eventLog, store: store, relays: relays, consumers: consumers, ingestor: ingestor,
-        http: http)
+        settings: settings, eventLog: eventLog, store: store, workers: commerce.workers, ingestor: ingestor, http: http)
 }
 
 /// The routes of the roles present, with the middleware and endpoints every role shares.
@@ -168,9 +146,7 @@ public func buildRouter(
     registry: PrometheusCollectorRegistry,
     metrics: any MetricsFactory,
     tokens: TokenService? = nil,
-    users: UsersController? = nil,
-    products: ProductsController? = nil,
-    carts: CartsController? = nil,
+    routes: [any APIRoutes] = [],
     gateway: GatewayMiddleware.Configuration = .init(),
     corsOrigin: String = ""
 ) -> Router<MeridianRequestContext> {
@@ -219,9 +195,7 @@ public func buildRouter(
     if let ingestor {
         IngestController(ingestor: ingestor).addRoutes(to: router)
     }
-    users?.addRoutes(to: router)
-    products?.addRoutes(to: router)
-    carts?.addRoutes(to: router)
+    for api in routes { api.addRoutes(to: router) }
     return router
 }
 

@@ -5,6 +5,8 @@ import MeridianCore
 import MeridianEventLog
 import MeridianIngest
 import MeridianKafka
+import MeridianOrders
+import MeridianPayments
 import MeridianUsers
 
 /// Every setting of `meridian serve`, read once from the layered configuration.
@@ -31,6 +33,12 @@ public struct MeridianSettings: Sendable {
     public var tokenLifetime: Duration
     public var users: UsersController.Configuration
     public var gateway: GatewayMiddleware.Configuration
+    public var orders: OrdersController.Configuration
+    /// How often the orders sweeper looks for expired reservations.
+    public var ordersSweepInterval: Duration
+    /// How long past its expiry the products service still keeps a reservation whose order never ended it.
+    public var reservationGrace: Duration
+    public var payments: SimulatedPaymentProvider.Configuration
     /// The one origin browsers may call the API from (`*` for any); empty sends no CORS headers.
     public var corsOrigin: String
     public var shutdownTimeout: Duration
@@ -43,6 +51,8 @@ public struct MeridianSettings: Sendable {
         case users
         case products
         case carts
+        case orders
+        case payments
     }
 
     /// Which adapter of the event-log port to use.
@@ -182,12 +192,36 @@ public struct MeridianSettings: Sendable {
             throw InvalidSetting(key: key, reason: "must be zero or more")
         }
         corsOrigin = gatewayConfig.string(forKey: "corsOrigin", default: "")
+        orders = OrdersController.Configuration()
+        let ttl = config.int(forKey: "orders.reservationTtlSeconds", default: 600)
+        guard ttl > 0 else { throw InvalidSetting(key: "orders.reservationTtlSeconds", reason: "must be positive") }
+        orders.reservationTTL = .seconds(ttl)
+        let sweep = config.double(forKey: "orders.sweepIntervalSeconds", default: 5)
+        guard sweep > 0 && sweep.isFinite else {
+            throw InvalidSetting(key: "orders.sweepIntervalSeconds", reason: "must be positive")
+        }
+        ordersSweepInterval = .milliseconds(Int64(sweep * 1000))
+        let grace = config.int(forKey: "products.reservationGraceSeconds", default: 300)
+        guard grace >= 0 else { throw InvalidSetting(key: "products.reservationGraceSeconds", reason: "must be zero or more") }
+        reservationGrace = .seconds(grace)
+        payments = SimulatedPaymentProvider.Configuration()
+        payments.failureRate = config.double(forKey: "payments.failureRate", default: 0)
+        guard (0...1).contains(payments.failureRate) else {
+            throw InvalidSetting(key: "payments.failureRate", reason: "must be within 0...1")
+        }
+        let latency = config.int(forKey: "payments.latencyMs", default: 0)
+        guard latency >= 0 else { throw InvalidSetting(key: "payments.latencyMs", reason: "must be zero or more") }
+        payments.latency = .milliseconds(latency)
         shutdownTimeout = .seconds(config.double(forKey: "shutdown.timeoutSeconds", default: 30))
         logLevel = config.string(forKey: "log.level", default: "info")
         logFormat = config.string(forKey: "log.format", default: "json")
-        if roles.contains(.carts) && !roles.contains(.products) {
-            throw InvalidSetting(
-                key: "roles", reason: "carts needs products in the same process (services over HTTP are not built yet)")
+        for (role, needs) in [(Role.carts, [Role.products]), (.orders, [.products, .carts])] where roles.contains(role) {
+            for needed in needs where !roles.contains(needed) {
+                throw InvalidSetting(
+                    key: "roles",
+                    reason: "\(role.rawValue) needs \(needed.rawValue) in the same process (services over HTTP are not built yet)"
+                )
+            }
         }
     }
 

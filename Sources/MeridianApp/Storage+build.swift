@@ -1,5 +1,7 @@
 import Logging
 import MeridianCarts
+import MeridianOrders
+import MeridianPayments
 import MeridianProducts
 import MeridianStorage
 import MeridianUsers
@@ -23,6 +25,8 @@ public func migrations(for roles: [MeridianSettings.Role]) -> [(service: String,
     if roles.contains(.users) { all.append(("users", UserStore.migrations)) }
     if roles.contains(.products) { all.append(("products", ProductStore.migrations)) }
     if roles.contains(.carts) { all.append(("carts", CartStore.migrations)) }
+    if roles.contains(.orders) { all.append(("orders", OrderStore.migrations)) }
+    if roles.contains(.payments) { all.append(("payments", PaymentStore.migrations)) }
     return all
 }
 

@@ -16,7 +16,16 @@ public struct CartStore: Sendable {
                     added_at TEXT NOT NULL, PRIMARY KEY (user_id, product_id))
                 """,
                 "CREATE INDEX cart_lines_product ON cart_lines (product_id)",
-            ])
+            ]),
+        Migration(
+            version: 2, name: "cart_ordered_lines",
+            [
+                """
+                CREATE TABLE cart_ordered_lines (
+                    order_id TEXT NOT NULL, user_id TEXT NOT NULL, product_id TEXT NOT NULL, quantity BIGINT NOT NULL,
+                    PRIMARY KEY (order_id, product_id))
+                """
+            ]),
     ]
 
     public let store: any SQLStore
@@ -92,6 +101,58 @@ public struct CartStore: Sendable {
             guard try await Inbox.claim(eventID, consumer: "carts", in: database) else { return false }
             try await database.raw("DELETE FROM cart_lines WHERE product_id = \(bind: product.rawValue)").run()
             return true
+        }
+    }
+
+    /// Remembers the cart lines an order was placed from (`order.created` with `from_cart`), once per event id.
+    public func rememberOrderedLines(eventID: String, order: CommerceEvent.OrderCreated) async throws {
+        try await store.withTransaction { database in
+            guard try await Inbox.claim(eventID, consumer: "carts", in: database) else { return }
+            for item in order.items {
+                try await database.raw(
+                    """
+                    INSERT INTO cart_ordered_lines (order_id, user_id, product_id, quantity)
+                    VALUES (\(bind: order.orderID), \(bind: order.userID), \(bind: item.productID), \(bind: item.quantity))
+                    ON CONFLICT (order_id, product_id) DO NOTHING
+                    """
+                ).run()
+            }
+        }
+    }
+
+    /// Ends an order's remembered lines, once per event id: when `confirmed`, the ordered quantities leave
+    /// the cart (a line the user raised since keeps the difference); otherwise the cart stays as it is.
+    /// Returns how many cart lines changed.
+    @discardableResult
+    public func orderEnded(eventID: String, order: String, confirmed: Bool) async throws -> Int {
+        try await store.withTransaction { database in
+            guard try await Inbox.claim(eventID, consumer: "carts", in: database) else { return 0 }
+            var changed = 0
+            if confirmed {
+                let lines = try await database.raw(
+                    "SELECT user_id, product_id, quantity FROM cart_ordered_lines WHERE order_id = \(bind: order)"
+                ).all()
+                for line in lines {
+                    let user = try line.decode(column: "user_id", as: String.self)
+                    let product = try line.decode(column: "product_id", as: String.self)
+                    let quantity = try line.decode(column: "quantity", as: Int.self)
+                    try await database.raw(
+                        """
+                        DELETE FROM cart_lines
+                        WHERE user_id = \(bind: user) AND product_id = \(bind: product) AND quantity <= \(bind: quantity)
+                        """
+                    ).run()
+                    try await database.raw(
+                        """
+                        UPDATE cart_lines SET quantity = quantity - \(bind: quantity)
+                        WHERE user_id = \(bind: user) AND product_id = \(bind: product)
+                        """
+                    ).run()
+                    changed += 1
+                }
+            }
+            try await database.raw("DELETE FROM cart_ordered_lines WHERE order_id = \(bind: order)").run()
+            return changed
         }
     }
 }

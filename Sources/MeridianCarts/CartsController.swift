@@ -6,9 +6,10 @@ import MeridianAuth
 import MeridianCore
 import MeridianHTTP
 import MeridianProducts
+import MeridianStorage
 
 /// The carts role's API, under `/api/cart`: the signed-in user's own cart only.
-public struct CartsController: Sendable {
+public struct CartsController: APIRoutes {
     let carts: CartStore
     let catalog: any ProductCatalog
     let logger: Logger
@@ -139,28 +140,39 @@ public struct CartsController: Sendable {
     }
 }
 
-/// Removes the lines of deleted products from every cart: the handler of `product.deleted`.
-public struct ProductDeletedHandler: Sendable {
+/// The carts service's consumer: removes the lines of deleted products from every cart (`product.deleted`),
+/// and clears the lines an order was placed from once it is confirmed (`orders`).
+public struct CartEventHandler: Sendable {
     let carts: CartStore
+    let handling: EventHandling
     let logger: Logger
 
-    public init(carts: CartStore, logger: Logger) {
+    public init(carts: CartStore, handling: EventHandling, logger: Logger) {
         self.carts = carts
+        self.handling = handling
         self.logger = logger
     }
 
-    /// Applies each event once (the inbox); a record that is not a readable `product.deleted` is logged and skipped.
+    /// Applies each event once (the inbox).
     public func handle(_ records: [ConsumedRecord]) async throws {
-        for record in records {
-            guard let event = CloudEvent(record: record), event.type == "product.deleted",
-                let data = try? JSONSerialization.jsonObject(with: Data(event.data)) as? [String: Any],
-                let productID = data["product_id"] as? String
-            else {
-                logger.error("unreadable product.deleted record skipped", metadata: ["offset": "\(record.offset)"])
-                continue
-            }
-            if try await carts.applyProductDeleted(eventID: event.id, product: ProductID(rawValue: productID)) {
-                logger.info("removed deleted product from carts", metadata: ["product_id": "\(productID)"])
+        try await handling.dispatch(records) { event in
+            switch event.type {
+            case "product.deleted":
+                let deleted = try event.decodeData(CommerceEvent.ProductDeleted.self)
+                if try await carts.applyProductDeleted(eventID: event.id, product: ProductID(rawValue: deleted.productID)) {
+                    logger.info("removed deleted product from carts", metadata: ["product_id": "\(deleted.productID)"])
+                }
+            case "order.created":
+                let created = try event.decodeData(CommerceEvent.OrderCreated.self)
+                if created.fromCart == true { try await carts.rememberOrderedLines(eventID: event.id, order: created) }
+            case "order.confirmed":
+                let confirmed = try event.decodeData(CommerceEvent.OrderConfirmed.self)
+                try await carts.orderEnded(eventID: event.id, order: confirmed.orderID, confirmed: true)
+            case "order.failed", "order.cancelled":
+                let ended = try event.decodeData(CommerceEvent.OrderEnded.self)
+                try await carts.orderEnded(eventID: event.id, order: ended.orderID, confirmed: false)
+            default:
+                break
             }
         }
     }

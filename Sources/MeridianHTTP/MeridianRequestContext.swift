@@ -26,3 +26,8 @@ public struct MeridianRequestContext: RequestContext, RemoteAddressRequestContex
         remoteAddress?.ipAddress ?? "unknown"
     }
 }
+
+/// A role's API: the routes it adds to the router every role shares.
+public protocol APIRoutes: Sendable {
+    func addRoutes(to router: Router<MeridianRequestContext>)
+}

@@ -5,7 +5,7 @@ import MeridianCore
 import MeridianHTTP
 
 /// The ingest API: `POST /events` and `POST /events/batch`.
-public struct IngestController: Sendable {
+public struct IngestController: APIRoutes {
     public let ingestor: Ingestor
 
     public init(ingestor: Ingestor) {

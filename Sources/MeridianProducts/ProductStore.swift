@@ -17,13 +17,34 @@ public struct Product: Sendable, Hashable {
     public var category: String
     public var priceCents: Int
     public var currency: String
+    /// Units on hand, the reserved ones included.
     public var stock: Int
+    /// Units held for orders awaiting payment.
     public var reserved: Int
+    /// Units of confirmed orders (taken out of `stock`): `stock + sold` only changes by admin adjustments.
+    public var sold: Int = 0
     public var deleted: Bool
     public var createdAt: Date
 
     /// What can still be ordered.
     public var available: Int { stock - reserved }
+
+    public init(
+        id: ProductID, name: String, description: String, category: String, priceCents: Int, currency: String, stock: Int,
+        reserved: Int, sold: Int = 0, deleted: Bool, createdAt: Date
+    ) {
+        self.id = id
+        self.name = name
+        self.description = description
+        self.category = category
+        self.priceCents = priceCents
+        self.currency = currency
+        self.stock = stock
+        self.reserved = reserved
+        self.sold = sold
+        self.deleted = deleted
+        self.createdAt = createdAt
+    }
 }
 
 /// How the public list is filtered, sorted and paged.
@@ -58,7 +79,19 @@ public struct ProductStore: Sendable {
                     deleted BOOLEAN NOT NULL, created_at TEXT NOT NULL, deleted_at TEXT)
                 """,
                 "CREATE INDEX products_category ON products (category)",
-            ])
+            ]),
+        Migration(
+            version: 2, name: "stock_reservations",
+            [
+                "ALTER TABLE products ADD COLUMN sold BIGINT NOT NULL DEFAULT 0 CHECK (sold >= 0)",
+                """
+                CREATE TABLE stock_reservations (
+                    order_id TEXT NOT NULL, product_id TEXT NOT NULL, quantity BIGINT NOT NULL CHECK (quantity > 0),
+                    state TEXT NOT NULL, expires_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+                    PRIMARY KEY (order_id, product_id))
+                """,
+                "CREATE INDEX stock_reservations_held ON stock_reservations (state, expires_at)",
+            ]),
     ]
 
     public let store: any SQLStore
@@ -195,6 +228,7 @@ public struct ProductStore: Sendable {
             currency: try row.decode(column: "currency", as: String.self),
             stock: try row.decode(column: "stock", as: Int.self),
             reserved: try row.decode(column: "reserved", as: Int.self),
+            sold: try row.decode(column: "sold", as: Int.self),
             deleted: try row.decode(column: "deleted", as: Bool.self),
             createdAt: Timestamp.parse(try row.decode(column: "created_at", as: String.self)) ?? Date(timeIntervalSince1970: 0))
     }

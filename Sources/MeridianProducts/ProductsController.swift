@@ -8,7 +8,7 @@ import MeridianHTTP
 
 /// The products role's API, under `/api/products`: the public catalog, and admin create, update,
 /// soft delete (which emits `product.deleted` through the outbox) and stock adjustments.
-public struct ProductsController: Sendable {
+public struct ProductsController: APIRoutes {
     let products: ProductStore
     let topics: Topics
     let logger: Logger
@@ -70,9 +70,10 @@ public struct ProductsController: Sendable {
         var stock: Int
         var reserved: Int
         var available: Int
+        var sold: Int
 
         enum CodingKeys: String, CodingKey {
-            case id, name, description, category, currency, stock, reserved, available
+            case id, name, description, category, currency, stock, reserved, available, sold
             case priceCents = "price_cents"
         }
 
@@ -86,6 +87,7 @@ public struct ProductsController: Sendable {
             stock = product.stock
             reserved = product.reserved
             available = product.available
+            sold = product.sold
         }
     }
 
@@ -124,8 +126,7 @@ public struct ProductsController: Sendable {
             description: try Self.text(new.description ?? "", field: "description", max: 5000, allowEmpty: true),
             category: try Self.text(new.category, field: "category", max: 100),
             priceCents: try Self.price(new.priceCents), currency: try Self.currency(new.currency ?? "USD"),
-            stock: try Self.stock(new.stock ?? 0), reserved: 0,
-            deleted: false, createdAt: Date())
+            stock: try Self.stock(new.stock ?? 0), reserved: 0, deleted: false, createdAt: Date())
         try await products.insert(product)
         return jsonResponse(
             ProductView(product), status: .created, headers: [.location: "/api/products/\(product.id.rawValue)"])

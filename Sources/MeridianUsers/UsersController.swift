@@ -10,7 +10,7 @@ import NIOPosix
 
 /// The users role's API, under `/api`: registration, login, the signed-in user's profile, and the
 /// admin list and disable.
-public struct UsersController: Sendable {
+public struct UsersController: APIRoutes {
     /// Settings of the users role.
     public struct Configuration: Sendable {
         /// bcrypt cost (work factor). Default 12.

@@ -31,8 +31,10 @@ final class CartsHarness: @unchecked Sendable {
         router = buildRouter(
             eventLog: base.log, ingestor: nil, registry: registry, metrics: makeMetricsFactory(registry: registry),
             tokens: base.tokens,
-            products: ProductsController(products: products, topics: Topics(), logger: Logger(label: "test")),
-            carts: CartsController(carts: carts, catalog: StoreProductCatalog(products: products), logger: Logger(label: "test")))
+            routes: [
+                ProductsController(products: products, topics: Topics(), logger: Logger(label: "test")),
+                CartsController(carts: carts, catalog: StoreProductCatalog(products: products), logger: Logger(label: "test")),
+            ])
         relay = OutboxRelay(
             store: base.store, eventLog: base.log, service: "products", topics: Topics(), logger: Logger(label: "test"))
     }
@@ -156,7 +158,11 @@ extension TestResponse {
             let consumer = try await harness.log.makeConsumer(ConsumerOptions(group: "carts", topics: ["product.deleted"]))
             let records = try await consumer.poll(maxRecords: 10, timeout: .seconds(5))
             #expect(records.count == 1)
-            let handler = ProductDeletedHandler(carts: harness.carts, logger: Logger(label: "test"))
+            let handler = CartEventHandler(
+                carts: harness.carts,
+                handling: EventHandling(
+                    eventLog: harness.log, topics: Topics(), consumer: "carts", logger: Logger(label: "test")),
+                logger: Logger(label: "test"))
             try await handler.handle(records)
             // A line of the product written after the event was applied: a redelivery must not touch it.
             _ = try await harness.carts.add(1, of: ProductID(rawValue: mug), for: "bob")

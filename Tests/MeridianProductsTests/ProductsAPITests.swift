@@ -27,8 +27,9 @@ final class ProductsHarness: @unchecked Sendable {
         router = buildRouter(
             eventLog: base.log, ingestor: nil, registry: registry, metrics: makeMetricsFactory(registry: registry),
             tokens: base.tokens,
-            products: ProductsController(
-                products: ProductStore(store: base.store), topics: Topics(), logger: Logger(label: "test")))
+            routes: [
+                ProductsController(products: ProductStore(store: base.store), topics: Topics(), logger: Logger(label: "test"))
+            ])
         relay = OutboxRelay(
             store: base.store, eventLog: base.log, service: "products", topics: Topics(), logger: Logger(label: "test"))
     }

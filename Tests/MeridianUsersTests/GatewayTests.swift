@@ -21,9 +21,11 @@ import Testing
         let router = buildRouter(
             eventLog: NeverEventLog(), ingestor: nil, registry: registry, metrics: makeMetricsFactory(registry: registry),
             tokens: base.tokens,
-            users: UsersController(
-                users: UserStore(store: base.store), tokens: base.tokens, configuration: configuration,
-                logger: Logger(label: "test")),
+            routes: [
+                UsersController(
+                    users: UserStore(store: base.store), tokens: base.tokens, configuration: configuration,
+                    logger: Logger(label: "test"))
+            ],
             gateway: gateway, corsOrigin: cors)
         return Application(router: router)
     }

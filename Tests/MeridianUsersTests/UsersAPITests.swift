@@ -29,7 +29,7 @@ final class UsersHarness: @unchecked Sendable {
         let registry = PrometheusCollectorRegistry()
         router = buildRouter(
             eventLog: NeverEventLog(), ingestor: nil, registry: registry, metrics: makeMetricsFactory(registry: registry),
-            tokens: base.tokens, users: controller)
+            tokens: base.tokens, routes: [controller])
     }
 
     var tokens: TokenService { base.tokens }

@@ -13,6 +13,8 @@ public struct Topics: Sendable, Hashable {
     public var paymentRequested: String { prefix + "payment.requested" }
     public var paymentSucceeded: String { prefix + "payment.succeeded" }
     public var paymentFailed: String { prefix + "payment.failed" }
+    /// Meridian's addition to the contract topics: refunds of payments for cancelled orders.
+    public var paymentRefunded: String { prefix + "payment.refunded" }
     public var productDeleted: String { prefix + "product.deleted" }
     public var productImagesProcessed: String { prefix + "product-images.processed" }
     public var analyticsResults: String { prefix + "analytics-results" }
@@ -20,7 +22,7 @@ public struct Topics: Sendable, Hashable {
     /// Every contract topic.
     public var all: [String] {
         [
-            events, deadLetter, orders, paymentRequested, paymentSucceeded, paymentFailed, productDeleted,
+            events, deadLetter, orders, paymentRequested, paymentSucceeded, paymentFailed, paymentRefunded, productDeleted,
             productImagesProcessed, analyticsResults,
         ]
     }

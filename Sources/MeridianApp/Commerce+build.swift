@@ -1,0 +1,177 @@
+import Foundation
+import Logging
+import MeridianAuth
+import MeridianCarts
+import MeridianCore
+import MeridianHTTP
+import MeridianOrders
+import MeridianPayments
+import MeridianProducts
+import MeridianStorage
+import MeridianUsers
+import Metrics
+import ServiceLifecycle
+
+/// The ports every commerce role is built from.
+public struct CommerceContext: Sendable {
+    public var settings: MeridianSettings
+    public var store: any SQLStore
+    public var eventLog: any EventLog
+    public var tokens: TokenService
+    public var metrics: any MetricsFactory
+    public var logger: Logger
+    /// Awaited by the workers before they start (until the migrations ran).
+    public var ready: @Sendable () async -> Void
+
+    public init(
+        settings: MeridianSettings, store: any SQLStore, eventLog: any EventLog, tokens: TokenService,
+        metrics: any MetricsFactory, logger: Logger, ready: @escaping @Sendable () async -> Void = {}
+    ) {
+        self.settings = settings
+        self.store = store
+        self.eventLog = eventLog
+        self.tokens = tokens
+        self.metrics = metrics
+        self.logger = logger
+        self.ready = ready
+    }
+
+    var topics: Topics { settings.topics }
+
+    /// The outbox relay of `service`.
+    func relay(_ service: String) -> OutboxRelay {
+        OutboxRelay(
+            store: store, eventLog: eventLog, service: service, topics: topics, logger: logger, metrics: metrics, ready: ready)
+    }
+
+    /// A consumer group of `group` over `topics`.
+    func consumer(
+        _ group: String, topics: [String], handler: @escaping @Sendable ([ConsumedRecord]) async throws -> Void
+    ) -> ConsumerService {
+        ConsumerService(
+            eventLog: eventLog, options: ConsumerOptions(group: group, topics: topics), logger: logger, ready: ready,
+            handler: handler)
+    }
+
+    /// How consumer `name` treats records (retries, dead letters).
+    func handling(_ name: String) -> EventHandling {
+        EventHandling(eventLog: eventLog, topics: topics, consumer: name, logger: logger)
+    }
+}
+
+/// A role's routes and background work.
+public struct CommerceParts: Sendable {
+    public var routes: [any APIRoutes] = []
+    public var workers: [any Service] = []
+
+    public init() {}
+
+    mutating func add(_ other: CommerceParts) {
+        routes += other.routes
+        workers += other.workers
+    }
+}
+
+/// Every commerce role the settings name, each from its own build function.
+public func buildCommerce(_ context: CommerceContext) -> CommerceParts {
+    let roles = context.settings.roles
+    var parts = CommerceParts()
+    if roles.contains(.users) { parts.add(buildUsers(context)) }
+    if roles.contains(.products) { parts.add(buildProducts(context)) }
+    if roles.contains(.carts) { parts.add(buildCarts(context)) }
+    if roles.contains(.orders) { parts.add(buildOrders(context)) }
+    if roles.contains(.payments) { parts.add(buildPayments(context)) }
+    return parts
+}
+
+/// The users role: registration, login, profiles.
+public func buildUsers(_ context: CommerceContext) -> CommerceParts {
+    var parts = CommerceParts()
+    parts.routes.append(
+        UsersController(
+            users: UserStore(store: context.store), tokens: context.tokens, configuration: context.settings.users,
+            logger: context.logger))
+    return parts
+}
+
+/// The products role: the catalog, its outbox, the consumer that ends reservations, and the sweeper
+/// that releases reservations no order ended.
+public func buildProducts(_ context: CommerceContext) -> CommerceParts {
+    let products = ProductStore(store: context.store)
+    var parts = CommerceParts()
+    parts.routes.append(ProductsController(products: products, topics: context.topics, logger: context.logger))
+    parts.workers.append(context.relay("products"))
+    let handler = OrderOutcomeHandler(products: products, handling: context.handling("products"), logger: context.logger)
+    parts.workers.append(context.consumer("products", topics: [context.topics.orders], handler: handler.handle))
+    let grace = TimeInterval(context.settings.reservationGrace.components.seconds)
+    parts.workers.append(
+        PeriodicService(name: "reservation-sweeper", interval: .seconds(30), logger: context.logger, ready: context.ready) {
+            let released = try await products.releaseExpired(before: Date().addingTimeInterval(-grace))
+            if released > 0 {
+                context.logger.warning("released reservations no order ended", metadata: ["orders": "\(released)"])
+            }
+        })
+    return parts
+}
+
+/// The carts role: the user's cart, and the consumer of `product.deleted` and `orders`.
+public func buildCarts(_ context: CommerceContext) -> CommerceParts {
+    let carts = CartStore(store: context.store)
+    var parts = CommerceParts()
+    parts.routes.append(CartsController(carts: carts, catalog: catalog(context), logger: context.logger))
+    let handler = CartEventHandler(carts: carts, handling: context.handling("carts"), logger: context.logger)
+    parts.workers.append(
+        context.consumer("carts", topics: [context.topics.productDeleted, context.topics.orders], handler: handler.handle))
+    return parts
+}
+
+/// The orders role: placing and reading orders, its outbox, the consumer of payment outcomes, the sweeper.
+public func buildOrders(_ context: CommerceContext) -> CommerceParts {
+    let orders = OrderStore(store: context.store, topics: context.topics)
+    let metrics = OrderMetrics(factory: context.metrics)
+    var parts = CommerceParts()
+    parts.routes.append(
+        OrdersController(
+            orders: orders, catalog: catalog(context), carts: StoreCartContents(carts: CartStore(store: context.store)),
+            configuration: context.settings.orders, metrics: metrics, logger: context.logger))
+    parts.workers.append(context.relay("orders"))
+    let saga = OrderSaga(orders: orders, handling: context.handling("orders"), metrics: metrics, logger: context.logger)
+    parts.workers.append(
+        context.consumer("orders", topics: OrderSaga.paymentTopics(context.topics), handler: saga.handlePaymentOutcomes))
+    parts.workers.append(
+        PeriodicService(
+            name: "orders-sweeper", interval: context.settings.ordersSweepInterval, logger: context.logger,
+            ready: context.ready
+        ) { try await saga.sweep() })
+    return parts
+}
+
+/// The payments role: the simulated provider behind the consumer of `payment.requested` and `order.cancelled`.
+public func buildPayments(_ context: CommerceContext) -> CommerceParts {
+    let payments = PaymentStore(store: context.store, topics: context.topics)
+    let processor = PaymentProcessor(
+        payments: payments, provider: SimulatedPaymentProvider(configuration: context.settings.payments),
+        handling: context.handling("payments"), metrics: PaymentMetrics(factory: context.metrics), logger: context.logger)
+    var parts = CommerceParts()
+    parts.routes.append(PaymentsController(payments: payments))
+    parts.workers.append(context.relay("payments"))
+    parts.workers.append(
+        context.consumer("payments", topics: [context.topics.paymentRequested], handler: processor.handleRequests))
+    parts.workers.append(
+        context.consumer("payments-cancellations", topics: [context.topics.orders], handler: processor.handleOrderEvents))
+    return parts
+}
+
+/// The products service as the other roles of this process reach it.
+func catalog(_ context: CommerceContext) -> any ProductCatalog {
+    StoreProductCatalog(products: ProductStore(store: context.store))
+}
+
+/// The carts service as the orders role of this process reaches it.
+struct StoreCartContents: CartContents {
+    let carts: CartStore
+
+    func lines(of user: String) async throws -> [StockRequest] {
+        try await carts.lines(of: user).map { StockRequest(productID: $0.product, quantity: $0.quantity) }
+    }
+}

@@ -1,0 +1,223 @@
+import Configuration
+import Foundation
+import MeridianTestSupport
+import Testing
+
+/// The order saga end to end over HTTP, with every role in one process as `meridian serve` runs them.
+@Suite(.serialized) struct OrderFlowTests {
+    /// Creates a product as admin; returns its id.
+    func product(_ platform: AllInOne, _ admin: String, name: String, cents: Int, stock: Int) async throws -> String {
+        let created = try await platform.call(
+            "POST", "/api/products", token: admin,
+            json: ["name": name, "category": "kitchen", "price_cents": cents, "currency": "EUR", "stock": stock])
+        #expect(created.status == 201, "\(created)")
+        return try #require(created.object["id"] as? String)
+    }
+
+    func stock(_ platform: AllInOne, _ id: String) async throws -> (stock: Int, reserved: Int, sold: Int) {
+        let product = try await platform.call("GET", "/api/products/\(id)").object
+        return (product["stock"] as? Int ?? -1, product["reserved"] as? Int ?? -1, product["sold"] as? Int ?? -1)
+    }
+
+    @Test func aPaidOrderIsConfirmedItsStockCommittedAndItsCartLinesCleared() async throws {
+        try await AllInOne.with { platform in
+            let admin = try await platform.admin()
+            let mug = try await product(platform, admin, name: "Mug", cents: 1250, stock: 5)
+            let lamp = try await product(platform, admin, name: "Lamp", cents: 4000, stock: 2)
+
+            let ada = try await platform.customer("ada@example.com")
+            let catalog = try await platform.call("GET", "/api/products?category=kitchen&sort=price")
+            #expect(catalog.items.compactMap { $0["name"] as? String } == ["Mug", "Lamp"])
+            #expect(
+                try await platform.call("POST", "/api/cart/items", token: ada, json: ["product_id": mug, "quantity": 2]).status
+                    == 200)
+            #expect(
+                try await platform.call("POST", "/api/cart/items", token: ada, json: ["product_id": lamp, "quantity": 1]).status
+                    == 200)
+
+            let key = ["Idempotency-Key": "ada-order-1"]
+            let placed = try await platform.call(
+                "POST", "/api/orders", token: ada, json: ["payment_method": "pm_card_visa"], headers: key)
+            #expect(placed.status == 201, "\(placed)")
+            #expect(placed.object["status"] as? String == "AWAITING_PAYMENT")
+            #expect(placed.object["total_cents"] as? Int == 2 * 1250 + 4000)
+            let id = try #require(placed.object["id"] as? String)
+
+            // A price change after placing does not change the order: the price was snapshotted.
+            #expect(
+                try await platform.call("PATCH", "/api/products/\(mug)", token: admin, json: ["price_cents": 9999]).status == 200)
+
+            // The retry with the same key is the same order, never a second one.
+            let retried = try await platform.call(
+                "POST", "/api/orders", token: ada, json: ["payment_method": "pm_card_visa"], headers: key)
+            #expect(retried.status == 200)
+            #expect(retried.object["id"] as? String == id)
+            #expect(retried.headers["idempotent-replayed"] == "true")
+
+            let confirmed = try await platform.eventually("/api/orders/\(id)", token: ada) {
+                $0.object["status"] as? String == "CONFIRMED"
+            }
+            let items = try #require(confirmed.object["items"] as? [[String: Any]])
+            #expect(items.first { $0["product_id"] as? String == mug }?["unit_price_cents"] as? Int == 1250)
+            let paymentID = try #require(confirmed.object["payment_id"] as? String)
+
+            // The ordered lines leave the cart (once carts consumed order.confirmed).
+            _ = try await platform.eventually("/api/cart", token: ada) { $0.items.isEmpty }
+            let mugStock = try await stock(platform, mug)
+            #expect(mugStock.stock == 3 && mugStock.reserved == 0 && mugStock.sold == 2)
+            _ = try await platform.eventually("/api/products/\(lamp)", token: nil) { $0.object["sold"] as? Int == 1 }
+
+            let payment = try await platform.call("GET", "/api/payments/\(paymentID)", token: ada)
+            #expect(payment.object["status"] as? String == "succeeded")
+            #expect(payment.object["amount_cents"] as? Int == 6500)
+            #expect(try await platform.call("GET", "/api/orders", token: ada).items.count == 1)
+
+            // Another customer can read neither the order nor the payment; an admin can.
+            let bob = try await platform.customer("bob@example.com")
+            #expect(try await platform.call("GET", "/api/orders/\(id)", token: bob).status == 403)
+            #expect(try await platform.call("GET", "/api/payments/\(paymentID)", token: bob).status == 403)
+            #expect(try await platform.call("GET", "/api/orders", token: bob).items.isEmpty)
+            #expect(try await platform.call("GET", "/api/orders/\(id)", token: admin).status == 200)
+            #expect(try await platform.call("GET", "/api/orders/\(id)").status == 401)
+
+            let metrics = String(decoding: try await platform.call("GET", "/metrics").body, as: UTF8.self)
+            #expect(metrics.contains(#"meridian_orders_total{status="confirmed"} 1"#))
+            #expect(metrics.contains(#"meridian_payments_total{outcome="succeeded"} 1"#))
+        }
+    }
+
+    @Test func aDeclinedPaymentFailsTheOrderAndReleasesTheStock() async throws {
+        try await AllInOne.with { platform in
+            let admin = try await platform.admin()
+            let mug = try await product(platform, admin, name: "Mug", cents: 1250, stock: 5)
+            let ada = try await platform.customer("ada@example.com")
+            #expect(
+                try await platform.call("POST", "/api/cart/items", token: ada, json: ["product_id": mug, "quantity": 3]).status
+                    == 200)
+
+            let placed = try await platform.call(
+                "POST", "/api/orders", token: ada, json: ["payment_method": "pm_card_chargeDeclined"])
+            #expect(placed.status == 201, "\(placed)")
+            let id = try #require(placed.object["id"] as? String)
+            #expect(try await stock(platform, mug).reserved == 3)
+
+            let failed = try await platform.eventually("/api/orders/\(id)", token: ada) {
+                $0.object["status"] as? String == "FAILED"
+            }
+            #expect(failed.object["reason"] as? String == "card_declined")
+            _ = try await platform.eventually("/api/products/\(mug)", token: nil) { $0.object["reserved"] as? Int == 0 }
+            let after = try await stock(platform, mug)
+            #expect(after.stock == 5 && after.sold == 0)
+            // The cart is kept, to try again with another card.
+            #expect(try await platform.call("GET", "/api/cart", token: ada).items.count == 1)
+            let payments = try await platform.call("GET", "/api/payments?order_id=\(id)", token: ada)
+            #expect(payments.items.first?["status"] as? String == "failed")
+        }
+    }
+
+    @Test func anUnpaidOrderIsCancelledWhenItsReservationExpiresAndALatePaymentIsRefunded() async throws {
+        // Reservations last one second; the provider takes three: the sweeper cancels first.
+        try await AllInOne.with([
+            "orders.reservationTtlSeconds": .init(.int(1), isSecret: false),
+            "payments.latencyMs": .init(.int(3000), isSecret: false),
+        ]) { platform in
+            let admin = try await platform.admin()
+            let mug = try await product(platform, admin, name: "Mug", cents: 1250, stock: 5)
+            let ada = try await platform.customer("ada@example.com")
+            let placed = try await platform.call(
+                "POST", "/api/orders", token: ada,
+                json: ["payment_method": "pm_card_visa", "items": [["product_id": mug, "quantity": 4]]])
+            #expect(placed.status == 201, "\(placed)")
+            let id = try #require(placed.object["id"] as? String)
+
+            let cancelled = try await platform.eventually("/api/orders/\(id)", token: ada) {
+                $0.object["status"] as? String == "CANCELLED"
+            }
+            #expect(cancelled.object["reason"] as? String == "reservation_expired")
+            _ = try await platform.eventually("/api/products/\(mug)", token: nil) { $0.object["reserved"] as? Int == 0 }
+
+            // The charge that finishes after the cancellation is given back, and the order stays cancelled.
+            let refunded = try await platform.eventually("/api/payments?order_id=\(id)", token: ada) {
+                $0.items.first?["status"] as? String == "refunded"
+            }
+            #expect(refunded.items.first?["refunded_at"] is String)
+            #expect(try await platform.call("GET", "/api/orders/\(id)", token: ada).object["status"] as? String == "CANCELLED")
+            let after = try await stock(platform, mug)
+            #expect(after.stock == 5 && after.sold == 0)
+        }
+    }
+
+    @Test func twoHundredConcurrentOrdersForTenUnitsConfirmExactlyTen() async throws {
+        try await AllInOne.with { platform in
+            let admin = try await platform.admin()
+            let mug = try await product(platform, admin, name: "Mug", cents: 1250, stock: 10)
+            var customers: [String] = []
+            for number in 0..<20 { customers.append(try await platform.customer("c\(number)@example.com")) }
+            let tokens = customers
+
+            let statuses = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                for attempt in 0..<200 {
+                    group.addTask {
+                        let answer = try await platform.call(
+                            "POST", "/api/orders", token: tokens[attempt % tokens.count],
+                            json: ["payment_method": "pm_card_visa", "items": [["product_id": mug, "quantity": 1]]])
+                        return (answer.status, answer.object["id"] as? String)
+                    }
+                }
+                var all: [(Int, String?)] = []
+                for try await result in group { all.append(result) }
+                return all
+            }
+            let placed = statuses.filter { $0.0 == 201 }.compactMap(\.1)
+            #expect(placed.count == 10)
+            #expect(statuses.allSatisfy { $0.0 == 201 || $0.0 == 409 }, "\(Set(statuses.map(\.0)))")
+
+            for id in placed {
+                _ = try await platform.eventually("/api/orders/\(id)", token: admin) {
+                    $0.object["status"] as? String == "CONFIRMED"
+                }
+            }
+            let confirmed = try await platform.call("GET", "/api/orders?status=CONFIRMED&per_page=100", token: admin)
+            #expect(confirmed.object["total"] as? Int == 10)
+            _ = try await platform.eventually("/api/products/\(mug)", token: nil) { $0.object["sold"] as? Int == 10 }
+            let after = try await stock(platform, mug)
+            #expect(after.stock == 0 && after.reserved == 0)
+            #expect(after.stock + after.sold == 10)
+        }
+    }
+
+    @Test func clientMistakesAreProblemsNamingTheField() async throws {
+        try await AllInOne.with { platform in
+            let admin = try await platform.admin()
+            let mug = try await product(platform, admin, name: "Mug", cents: 1250, stock: 1)
+            let ada = try await platform.customer("ada@example.com")
+
+            let cases: [(json: [String: Any], status: Int, field: String)] = [
+                (["items": [["product_id": mug, "quantity": 1]]], 400, "payment_method"),
+                (["payment_method": "visa"], 422, "payment_method"),
+                (["payment_method": "pm_card_visa"], 422, "items"),
+                (["payment_method": "pm_card_visa", "items": [["product_id": mug, "quantity": 0]]], 422, "items.0.quantity"),
+                (["payment_method": "pm_card_visa", "items": [["product_id": "nope", "quantity": 1]]], 422, "items"),
+                (["payment_method": "pm_card_visa", "items": [["product_id": mug, "quantity": 2]]], 409, "items"),
+                (
+                    ["payment_method": "pm_card_visa", "items": [["product_id": mug, "quantity": "two"]]], 400, "items.0.quantity"
+                ),
+            ]
+            for (json, status, field) in cases {
+                let answer = try await platform.call("POST", "/api/orders", token: ada, json: json)
+                #expect(answer.status == status, "\(json): \(answer)")
+                #expect(answer.headers["content-type"] == "application/problem+json")
+                #expect(answer.object["field"] as? String == field, "\(json): \(answer)")
+            }
+            let short = try await platform.call(
+                "POST", "/api/orders", token: ada,
+                json: ["payment_method": "pm_card_visa", "items": [["product_id": mug, "quantity": 2]]])
+            #expect((short.object["detail"] as? String)?.contains(mug) == true)
+            #expect(try await platform.call("POST", "/api/orders", json: ["payment_method": "pm_card_visa"]).status == 401)
+            #expect(try await platform.call("GET", "/api/orders?status=LOST", token: ada).status == 400)
+            #expect(try await platform.call("GET", "/api/orders/nope", token: ada).status == 404)
+            // Nothing was held by the refused orders.
+            #expect(try await stock(platform, mug).reserved == 0)
+        }
+    }
+}
