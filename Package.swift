@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         /// librdkafka from Debian's `librdkafka-dev`, including the mock cluster API.
@@ -186,6 +188,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// The notifications role: messages about orders through log, webhook or SMTP, recorded per user.
+        .target(
+            name: "MeridianNotifications",
+            dependencies: [
+                "MeridianAuth",
+                "MeridianCore",
+                "MeridianHTTP",
+                "MeridianStorage",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         /// The ingestor role: `POST /events` over HTTP into the event log.
         .target(
             name: "MeridianIngest",
@@ -215,6 +236,7 @@ let package = Package(
                 "MeridianCarts",
                 "MeridianOrders",
                 "MeridianPayments",
+                "MeridianNotifications",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -339,7 +361,11 @@ let package = Package(
             dependencies: [
                 "MeridianTestSupport",
                 "MeridianApp", "MeridianCore", "MeridianEventLog", "MeridianOrders", "MeridianPayments", "MeridianProducts",
-                "MeridianStorage",
+                "MeridianNotifications", "MeridianStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ],

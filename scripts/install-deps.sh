@@ -7,6 +7,7 @@ pkg-config --exists rdkafka 2>/dev/null || need+=(librdkafka-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v python3 >/dev/null 2>&1 || need+=(python3 python3-pip)
 
 if ((${#need[@]})); then
     echo "installing: ${need[*]}"
@@ -14,6 +15,17 @@ if ((${#need[@]})); then
     if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# Python tools the tests use: aiosmtpd (a real SMTP server for the notifications tests) and
+# openapi-spec-validator (checks docs/openapi.yaml).
+pip_need=()
+python3 -c "import aiosmtpd" 2>/dev/null || pip_need+=(aiosmtpd)
+python3 -c "import openapi_spec_validator, yaml" 2>/dev/null || pip_need+=(openapi-spec-validator PyYAML)
+if ((${#pip_need[@]})); then
+    echo "installing (pip): ${pip_need[*]}"
+    python3 -m pip install -q "${pip_need[@]}" 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages "${pip_need[@]}"
 fi
 
 if ! command -v swift >/dev/null 2>&1; then

@@ -113,7 +113,7 @@ public func buildApplication(
         let tokenService = try await buildTokens(settings: settings, logger: logger)
         store = sqlStore
         tokens = tokenService
-        commerce = buildCommerce(
+        commerce = try buildCommerce(
             CommerceContext(
                 settings: settings, store: sqlStore, eventLog: eventLog, tokens: tokenService, metrics: metrics, logger: logger,
                 ready: migrated.wait))

@@ -4,6 +4,7 @@ import MeridianAuth
 import MeridianCarts
 import MeridianCore
 import MeridianHTTP
+import MeridianNotifications
 import MeridianOrders
 import MeridianPayments
 import MeridianProducts
@@ -73,7 +74,7 @@ public struct CommerceParts: Sendable {
 }
 
 /// Every commerce role the settings name, each from its own build function.
-public func buildCommerce(_ context: CommerceContext) -> CommerceParts {
+public func buildCommerce(_ context: CommerceContext) throws -> CommerceParts {
     let roles = context.settings.roles
     var parts = CommerceParts()
     if roles.contains(.users) { parts.add(buildUsers(context)) }
@@ -81,6 +82,7 @@ public func buildCommerce(_ context: CommerceContext) -> CommerceParts {
     if roles.contains(.carts) { parts.add(buildCarts(context)) }
     if roles.contains(.orders) { parts.add(buildOrders(context)) }
     if roles.contains(.payments) { parts.add(buildPayments(context)) }
+    if roles.contains(.notifications) { parts.add(try buildNotifications(context)) }
     return parts
 }
 
@@ -160,6 +162,37 @@ public func buildPayments(_ context: CommerceContext) -> CommerceParts {
     parts.workers.append(
         context.consumer("payments-cancellations", topics: [context.topics.orders], handler: processor.handleOrderEvents))
     return parts
+}
+
+/// The notifications role: the consumer of `orders` that renders, records and delivers messages.
+public func buildNotifications(_ context: CommerceContext) throws -> CommerceParts {
+    let settings = context.settings.notifications
+    let notifications = NotificationStore(store: context.store)
+    let channel: any NotificationChannel
+    switch settings.channel {
+    case .log: channel = LogChannel(logger: context.logger)
+    case .webhook: channel = WebhookChannel(url: settings.webhookURL)
+    case .smtp:
+        channel = SMTPChannel(client: SMTPClient(host: settings.smtpHost, port: settings.smtpPort), from: settings.smtpFrom)
+    }
+    let notifier = Notifier(
+        notifications: notifications, channel: channel,
+        templates: try NotificationTemplates(directory: settings.templatesDirectory),
+        users: StoreUserDirectory(users: UserStore(store: context.store)), handling: context.handling("notifications"),
+        configuration: settings.notifier, logger: context.logger)
+    var parts = CommerceParts()
+    parts.routes.append(NotificationsController(notifications: notifications))
+    parts.workers.append(context.consumer("notifications", topics: [context.topics.orders], handler: notifier.handle))
+    return parts
+}
+
+/// The users service as the notifications role of this process reaches it.
+struct StoreUserDirectory: UserDirectory {
+    let users: UserStore
+
+    func contact(of user: String) async throws -> UserContact? {
+        try await users.find(id: UserID(rawValue: user)).map { UserContact(name: $0.name, email: $0.email) }
+    }
 }
 
 /// The products service as the other roles of this process reach it.

@@ -5,6 +5,7 @@ import MeridianCore
 import MeridianEventLog
 import MeridianIngest
 import MeridianKafka
+import MeridianNotifications
 import MeridianOrders
 import MeridianPayments
 import MeridianUsers
@@ -39,6 +40,7 @@ public struct MeridianSettings: Sendable {
     /// How long past its expiry the products service still keeps a reservation whose order never ended it.
     public var reservationGrace: Duration
     public var payments: SimulatedPaymentProvider.Configuration
+    public var notifications: NotificationSettings
     /// The one origin browsers may call the API from (`*` for any); empty sends no CORS headers.
     public var corsOrigin: String
     public var shutdownTimeout: Duration
@@ -53,6 +55,7 @@ public struct MeridianSettings: Sendable {
         case carts
         case orders
         case payments
+        case notifications
     }
 
     /// Which adapter of the event-log port to use.
@@ -212,10 +215,12 @@ public struct MeridianSettings: Sendable {
         let latency = config.int(forKey: "payments.latencyMs", default: 0)
         guard latency >= 0 else { throw InvalidSetting(key: "payments.latencyMs", reason: "must be zero or more") }
         payments.latency = .milliseconds(latency)
+        notifications = try NotificationSettings(reader: config.scoped(to: "notifications"))
         shutdownTimeout = .seconds(config.double(forKey: "shutdown.timeoutSeconds", default: 30))
         logLevel = config.string(forKey: "log.level", default: "info")
         logFormat = config.string(forKey: "log.format", default: "json")
-        for (role, needs) in [(Role.carts, [Role.products]), (.orders, [.products, .carts])] where roles.contains(role) {
+        for (role, needs) in [(Role.carts, [Role.products]), (.orders, [.products, .carts]), (.notifications, [.users])]
+        where roles.contains(role) {
             for needed in needs where !roles.contains(needed) {
                 throw InvalidSetting(
                     key: "roles",
@@ -234,6 +239,53 @@ public struct MeridianSettings: Sendable {
             properties[name.dropFirst(prefix.count).lowercased().replacingOccurrences(of: "_", with: ".")] = value
         }
         return properties
+    }
+}
+
+/// The settings of the notifications role.
+public struct NotificationSettings: Sendable {
+    public enum Channel: String, Sendable, CaseIterable {
+        case log, webhook, smtp
+    }
+
+    public var channel: Channel
+    public var webhookURL: String
+    public var smtpHost: String
+    public var smtpPort: Int
+    public var smtpFrom: String
+    /// A directory of `<type>.subject.mustache` / `<type>.body.mustache` files replacing the built-in templates.
+    public var templatesDirectory: String?
+    public var notifier: Notifier.Configuration
+
+    init(reader config: ConfigReader) throws {
+        let channelName = config.string(forKey: "channel", default: "log")
+        guard let channel = Channel(rawValue: channelName) else {
+            throw MeridianSettings.InvalidSetting(
+                key: "notifications.channel", reason: "'\(channelName)' is not one of log, webhook, smtp")
+        }
+        self.channel = channel
+        webhookURL = config.string(forKey: "webhookUrl", isSecret: true, default: "")
+        if channel == .webhook && !(webhookURL.hasPrefix("http://") || webhookURL.hasPrefix("https://")) {
+            throw MeridianSettings.InvalidSetting(
+                key: "notifications.webhookUrl", reason: "the webhook channel needs an http(s) URL")
+        }
+        smtpHost = config.string(forKey: "smtpHost", default: "127.0.0.1")
+        smtpPort = config.int(forKey: "smtpPort", default: 25)
+        guard (1...65535).contains(smtpPort) else {
+            throw MeridianSettings.InvalidSetting(key: "notifications.smtpPort", reason: "\(smtpPort) is not a port")
+        }
+        smtpFrom = config.string(forKey: "smtpFrom", default: "shop@meridian.localhost")
+        templatesDirectory = config.string(forKey: "templatesDir")
+        notifier = Notifier.Configuration()
+        notifier.attempts = config.int(forKey: "attempts", default: notifier.attempts)
+        guard (1...100).contains(notifier.attempts) else {
+            throw MeridianSettings.InvalidSetting(key: "notifications.attempts", reason: "must be 1...100")
+        }
+        let backoff = config.int(forKey: "backoffMs", default: 200)
+        guard backoff >= 0 else {
+            throw MeridianSettings.InvalidSetting(key: "notifications.backoffMs", reason: "must be zero or more")
+        }
+        notifier.firstBackoff = .milliseconds(backoff)
     }
 }
 

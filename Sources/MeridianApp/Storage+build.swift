@@ -1,5 +1,6 @@
 import Logging
 import MeridianCarts
+import MeridianNotifications
 import MeridianOrders
 import MeridianPayments
 import MeridianProducts
@@ -27,6 +28,7 @@ public func migrations(for roles: [MeridianSettings.Role]) -> [(service: String,
     if roles.contains(.carts) { all.append(("carts", CartStore.migrations)) }
     if roles.contains(.orders) { all.append(("orders", OrderStore.migrations)) }
     if roles.contains(.payments) { all.append(("payments", PaymentStore.migrations)) }
+    if roles.contains(.notifications) { all.append(("notifications", NotificationStore.migrations)) }
     return all
 }
 

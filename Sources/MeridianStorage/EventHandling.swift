@@ -52,6 +52,9 @@ public struct EventHandling: Sendable {
                 } catch let error as UnreadableEvent {
                     try await deadLetter(record, error: error.description, errorClass: "validation", attempts: attempt)
                     break
+                } catch let error as any DeadLetterNow {
+                    try await deadLetter(record, error: "\(error)", errorClass: "processing", attempts: error.attempts)
+                    break
                 } catch {
                     guard attempt < configuration.attempts, !Task.isCancelled else {
                         if Task.isCancelled { throw CancellationError() }
@@ -80,4 +83,10 @@ public struct EventHandling: Sendable {
                 "consumer": "\(consumer)", "topic": "\(record.topic)", "offset": "\(record.offset)", "error": "\(error)",
             ])
     }
+}
+
+/// A handler's error that already used its own retries: the record goes to `events-dlq` at once.
+public protocol DeadLetterNow: Error {
+    /// How many attempts were made (the `dlq-attempts` header).
+    var attempts: Int { get }
 }

@@ -80,6 +80,16 @@ import Testing
             #expect(try await platform.call("GET", "/api/orders/\(id)", token: admin).status == 200)
             #expect(try await platform.call("GET", "/api/orders/\(id)").status == 401)
 
+            // The customer is told, and only that customer sees the message.
+            let notified = try await platform.eventually("/api/notifications", token: ada) {
+                $0.items.first?["status"] as? String == "sent"
+            }
+            #expect(notified.items.count == 1)
+            #expect(notified.items.first?["type"] as? String == "order.confirmed")
+            #expect(notified.items.first?["subject"] as? String == "Your order \(id) is confirmed")
+            #expect(notified.items.first?["channel"] as? String == "log")
+            #expect(try await platform.call("GET", "/api/notifications", token: bob).items.isEmpty)
+
             let metrics = String(decoding: try await platform.call("GET", "/metrics").body, as: UTF8.self)
             #expect(metrics.contains(#"meridian_orders_total{status="confirmed"} 1"#))
             #expect(metrics.contains(#"meridian_payments_total{outcome="succeeded"} 1"#))

@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import MeridianCore
+import MeridianStorage
+
+/// Who a user is, for a message: the users service answers, never its tables.
+public struct UserContact: Sendable, Hashable {
+    public var name: String
+    public var email: String
+
+    public init(name: String, email: String) {
+        self.name = name
+        self.email = email
+    }
+}
+
+/// The users service as the notifications service sees it.
+public protocol UserDirectory: Sendable {
+    func contact(of user: String) async throws -> UserContact?
+}
+
+/// The notifications service's consumer of `orders`: renders a message for `order.confirmed`, `order.failed`
+/// and `order.cancelled`, records it, and delivers it through the channel, retrying with backoff. After the
+/// last attempt the notification is marked failed and the event goes to `events-dlq`.
+///
+/// One notification per event id: a redelivered event that was sent is not sent again; one that was
+/// recorded but not sent (a crash in between) is sent then.
+public struct Notifier: Sendable {
+    public struct Configuration: Sendable {
+        /// Delivery attempts per message. Default 5.
+        public var attempts = 5
+        /// Pause after the first failed attempt; doubled after each. Default 200 ms.
+        public var firstBackoff: Duration = .milliseconds(200)
+
+        public init() {}
+    }
+
+    /// Every attempt failed; ``EventHandling`` sends the event to `events-dlq` at once.
+    public struct Undeliverable: Error, CustomStringConvertible, DeadLetterNow {
+        public var attempts: Int
+        public var reason: String
+        public var description: String { "notification undeliverable after \(attempts) attempts: \(reason)" }
+    }
+
+    let notifications: NotificationStore
+    let channel: any NotificationChannel
+    let templates: NotificationTemplates
+    let users: any UserDirectory
+    let handling: EventHandling
+    let configuration: Configuration
+    let logger: Logger
+
+    public init(
+        notifications: NotificationStore, channel: any NotificationChannel, templates: NotificationTemplates,
+        users: any UserDirectory, handling: EventHandling, configuration: Configuration = .init(), logger: Logger
+    ) {
+        self.notifications = notifications
+        self.channel = channel
+        self.templates = templates
+        self.users = users
+        self.handling = handling
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func handle(_ records: [ConsumedRecord]) async throws {
+        try await handling.dispatch(records) { event in try await notify(event) }
+    }
+
+    func notify(_ event: CloudEvent) async throws {
+        guard templates.types.contains(event.type) else { return }
+        var values: [String: String] = [:]
+        let userID: String
+        let orderID: String
+        if event.type == "order.confirmed" {
+            let confirmed = try event.decodeData(CommerceEvent.OrderConfirmed.self)
+            (userID, orderID) = (confirmed.userID, confirmed.orderID)
+            values["total"] = NotificationTemplates.money(confirmed.totalCents, confirmed.currency)
+            values["payment_id"] = confirmed.paymentID
+            values["currency"] = confirmed.currency
+        } else {
+            let ended = try event.decodeData(CommerceEvent.OrderEnded.self)
+            (userID, orderID) = (ended.userID, ended.orderID)
+            values["reason"] = ended.reason.replacingOccurrences(of: "_", with: " ")
+        }
+        values["order_id"] = orderID
+        values["user_id"] = userID
+        let contact = try await users.contact(of: userID)
+        values["name"] = contact?.name ?? "customer"
+        values["email"] = contact?.email ?? ""
+        guard let rendered = templates.render(type: event.type, values: values) else { return }
+
+        let recorded = try await notifications.record(
+            UserNotification(
+                id: RandomID.uuidString(), eventID: event.id, type: event.type, userID: userID, orderID: orderID,
+                channel: channel.name, recipient: contact?.email, subject: rendered.subject, body: rendered.body,
+                status: .pending, attempts: 0, lastError: nil, createdAt: Date(), sentAt: nil))
+        guard recorded.status == .pending else { return }
+        let message = OutgoingMessage(
+            id: recorded.id, type: recorded.type, userID: userID, orderID: orderID, email: recorded.recipient,
+            subject: recorded.subject, body: recorded.body)
+        var backoff = configuration.firstBackoff
+        var lastError = ""
+        for attempt in 1...max(1, configuration.attempts) {
+            do {
+                try await channel.deliver(message)
+                try await notifications.finish(recorded.id, status: .sent, attempts: recorded.attempts + attempt, error: nil)
+                return
+            } catch {
+                lastError = "\(error)"
+                logger.warning(
+                    "notification attempt failed",
+                    metadata: ["notification_id": "\(recorded.id)", "attempt": "\(attempt)", "error": "\(error)"])
+                if attempt < configuration.attempts {
+                    try await Task.sleep(for: backoff)
+                    backoff *= 2
+                }
+            }
+        }
+        try await notifications.finish(
+            recorded.id, status: .failed, attempts: recorded.attempts + configuration.attempts, error: lastError)
+        throw Undeliverable(attempts: configuration.attempts, reason: lastError)
+    }
+}
