@@ -6,7 +6,7 @@ PORT ?= 8080
 BIN := .build/debug/meridian
 RELEASE_BIN := .build/release/meridian
 
-.PHONY: run test ci deps build release format format-check bench bench-kafka clean
+.PHONY: run test ci deps build release format format-check openapi openapi-check bench bench-kafka clean
 
 deps:
 	@scripts/install-deps.sh
@@ -30,7 +30,14 @@ format:
 format-check:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
 
-ci: format-check test
+# docs/openapi.yaml is the API description; the binary serves a generated copy at /openapi.json.
+openapi: deps
+	python3 scripts/openapi.py generate
+
+openapi-check: deps
+	python3 scripts/openapi.py check
+
+ci: format-check openapi-check test
 
 # Benchmarks against the Kafka mock cluster (release build); results go to docs/benchmarks.md.
 bench: release

@@ -54,6 +54,8 @@ public struct MeridianApplication: Sendable {
     /// The roles' background work: outbox relays, event consumers, sweepers.
     public var workers: [any Service] = []
     public var ingestor: Ingestor?
+    /// The commerce roles' APIs (the router has them; kept to list the routes).
+    public var routes: [any APIRoutes] = []
     public var http: Application<RouterResponder<MeridianRequestContext>>
 
     /// Services in start order; graceful shutdown runs in reverse: first draining (readiness 503,
@@ -119,8 +121,9 @@ public func buildApplication(
                 ready: migrated.wait))
     }
     let router = buildRouter(
-        eventLog: eventLog, ingestor: ingestor, registry: registry, metrics: metrics, tokens: tokens,
-        routes: commerce.routes, gateway: settings.gateway, corsOrigin: settings.corsOrigin)
+        eventLog: eventLog, ingestor: ingestor, registry: registry, metrics: metrics, tokens: tokens, store: store,
+        migrated: store == nil ? nil : migrated, routes: commerce.routes, gateway: settings.gateway,
+        corsOrigin: settings.corsOrigin)
     var http = Application(
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "meridian"),
@@ -136,7 +139,8 @@ public func buildApplication(
         }
     }
     return MeridianApplication(
-        settings: settings, eventLog: eventLog, store: store, workers: commerce.workers, ingestor: ingestor, http: http)
+        settings: settings, eventLog: eventLog, store: store, workers: commerce.workers, ingestor: ingestor,
+        routes: commerce.routes, http: http)
 }
 
 /// The routes of the roles present, with the middleware and endpoints every role shares.
@@ -146,6 +150,8 @@ public func buildRouter(
     registry: PrometheusCollectorRegistry,
     metrics: any MetricsFactory,
     tokens: TokenService? = nil,
+    store: (any SQLStore)? = nil,
+    migrated: StartupGate? = nil,
     routes: [any APIRoutes] = [],
     gateway: GatewayMiddleware.Configuration = .init(),
     corsOrigin: String = ""
@@ -167,35 +173,12 @@ public func buildRouter(
         router.add(middleware: GatewayMiddleware(configuration: gateway))
     }
 
-    let healthy = ByteBuffer(string: #"{"status":"ok"}"#)
-    router.get("/health") { _, _ in
-        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: healthy))
+    for api in platformRoutes(
+        eventLog: eventLog, ingestor: ingestor, registry: registry, metrics: metrics, store: store, migrated: migrated,
+        roles: routes)
+    {
+        api.addRoutes(to: router)
     }
-    router.get("/ready") { _, _ -> Response in
-        if ingestor?.isDraining == true {
-            return jsonResponse(["status": "draining"], status: .serviceUnavailable)
-        }
-        guard await eventLog.isReachable() else {
-            return jsonResponse(["status": "unavailable", "event_log": "unreachable"], status: .serviceUnavailable)
-        }
-        return jsonResponse(["status": "ready", "event_log": "ok"])
-    }
-    let residentMemory = Gauge(label: "meridian_process_resident_memory_bytes", factory: metrics)
-    let peakMemory = Gauge(label: "meridian_process_peak_resident_memory_bytes", factory: metrics)
-    router.get("/metrics") { _, _ -> Response in
-        if let memory = MeridianApp.residentMemory() {
-            residentMemory.record(memory.current)
-            peakMemory.record(memory.peak)
-        }
-        return Response(
-            status: .ok,
-            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
-    }
-    if let ingestor {
-        IngestController(ingestor: ingestor).addRoutes(to: router)
-    }
-    for api in routes { api.addRoutes(to: router) }
     return router
 }
 

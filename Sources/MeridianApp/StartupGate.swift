@@ -22,6 +22,9 @@ public final class StartupGate: Sendable {
         }
     }
 
+    /// True once ``open()`` was called.
+    public var isOpen: Bool { state.withLock { $0.open } }
+
     public func open() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.open = true

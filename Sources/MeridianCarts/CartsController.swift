@@ -20,7 +20,7 @@ public struct CartsController: APIRoutes {
         self.logger = logger
     }
 
-    public func addRoutes(to router: Router<MeridianRequestContext>) {
+    public func addRoutes(to router: some RouterMethods<MeridianRequestContext>) {
         let api = router.group("api/cart")
         api.get { _, context in try await self.cart(context) }
         api.delete { _, context in

@@ -29,5 +29,5 @@ public struct MeridianRequestContext: RequestContext, RemoteAddressRequestContex
 
 /// A role's API: the routes it adds to the router every role shares.
 public protocol APIRoutes: Sendable {
-    func addRoutes(to router: Router<MeridianRequestContext>)
+    func addRoutes(to router: some RouterMethods<MeridianRequestContext>)
 }

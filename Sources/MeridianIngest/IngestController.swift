@@ -13,7 +13,7 @@ public struct IngestController: APIRoutes {
     }
 
     /// Adds the ingest routes, and 405 answers for other methods on them.
-    public func addRoutes(to router: Router<MeridianRequestContext>) {
+    public func addRoutes(to router: some RouterMethods<MeridianRequestContext>) {
         router.post("/events") { request, context in try await self.single(request, context: context) }
         router.post("/events/batch") { request, context in try await self.batch(request, context: context) }
         for path in ["/events", "/events/batch"] {

@@ -12,7 +12,7 @@ public struct NotificationsController: APIRoutes {
         self.notifications = notifications
     }
 
-    public func addRoutes(to router: Router<MeridianRequestContext>) {
+    public func addRoutes(to router: some RouterMethods<MeridianRequestContext>) {
         router.get("api/notifications") { request, context in try await self.list(request, context: context) }
     }
 

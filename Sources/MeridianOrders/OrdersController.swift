@@ -60,7 +60,7 @@ public struct OrdersController: APIRoutes {
         self.logger = logger
     }
 
-    public func addRoutes(to router: Router<MeridianRequestContext>) {
+    public func addRoutes(to router: some RouterMethods<MeridianRequestContext>) {
         let api = router.group("api/orders")
         api.post { request, context in try await self.place(request, context: context) }
         api.get { request, context in try await self.list(request, context: context) }

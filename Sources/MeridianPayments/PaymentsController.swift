@@ -12,7 +12,7 @@ public struct PaymentsController: APIRoutes {
         self.payments = payments
     }
 
-    public func addRoutes(to router: Router<MeridianRequestContext>) {
+    public func addRoutes(to router: some RouterMethods<MeridianRequestContext>) {
         let api = router.group("api/payments")
         api.get { request, context in try await self.list(request, context: context) }
         api.get(":id") { _, context in try await self.read(context) }

@@ -19,7 +19,7 @@ public struct ProductsController: APIRoutes {
         self.logger = logger
     }
 
-    public func addRoutes(to router: Router<MeridianRequestContext>) {
+    public func addRoutes(to router: some RouterMethods<MeridianRequestContext>) {
         let api = router.group("api/products")
         api.get { request, _ in try await self.list(request) }
         api.get(":id") { _, context in try await self.read(context) }

@@ -33,7 +33,7 @@ public struct UsersController: APIRoutes {
         self.dummyHash = Bcrypt.hash(RandomID.uuidString(), cost: configuration.bcryptCost)
     }
 
-    public func addRoutes(to router: Router<MeridianRequestContext>) {
+    public func addRoutes(to router: some RouterMethods<MeridianRequestContext>) {
         let api = router.group("api")
         api.post("users") { request, _ in try await self.register(request) }
         api.post("auth/login") { request, _ in try await self.login(request) }
