@@ -253,6 +253,7 @@ let package = Package(
             name: "MeridianBench",
             dependencies: [
                 "MeridianCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

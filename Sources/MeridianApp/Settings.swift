@@ -29,6 +29,8 @@ public struct MeridianSettings: Sendable {
     public var ingest: Ingestor.Configuration
     /// Where the services keep their SQL state: a SQLite file or a PostgreSQL URL.
     public var storageURL: String
+    /// SQLite's `synchronous` for the embedded store: FULL or NORMAL.
+    public var storageSynchronous: String
     /// The HS256 secret for access tokens; empty means one kept in the data dir (embedded mode).
     public var jwtSecret: String
     public var tokenLifetime: Duration
@@ -172,6 +174,10 @@ public struct MeridianSettings: Sendable {
         guard storageURL.hasPrefix("sqlite:") || storageURL.hasPrefix("postgres://") || storageURL.hasPrefix("postgresql://")
         else {
             throw InvalidSetting(key: "storage.url", reason: "use sqlite:PATH or postgres://user:password@host:port/database")
+        }
+        storageSynchronous = config.string(forKey: "storage.synchronous", default: "FULL").uppercased()
+        guard ["FULL", "NORMAL"].contains(storageSynchronous) else {
+            throw InvalidSetting(key: "storage.synchronous", reason: "FULL or NORMAL")
         }
         jwtSecret = config.string(forKey: "auth.jwtSecret", isSecret: true, default: "")
         if !jwtSecret.isEmpty && jwtSecret.utf8.count < 32 {

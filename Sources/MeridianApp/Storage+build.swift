@@ -14,7 +14,8 @@ public typealias SQLStoreService = any SQLStore & Service
 /// Opens the store the settings name: SQLite (`sqlite:PATH`, the embedded default) or PostgreSQL.
 public func buildStore(settings: MeridianSettings, logger: Logger) async throws -> SQLStoreService {
     if settings.storageURL.hasPrefix("sqlite:") {
-        return try await SQLiteStore.open(path: String(settings.storageURL.dropFirst("sqlite:".count)), logger: logger)
+        return try await SQLiteStore.open(
+            path: String(settings.storageURL.dropFirst("sqlite:".count)), synchronous: settings.storageSynchronous, logger: logger)
     }
     return try PostgresStore(url: settings.storageURL, logger: logger)
 }

@@ -64,8 +64,9 @@ public struct OutboxRelay: Service {
     public struct Configuration: Sendable {
         /// Records published per round. Default 200.
         public var batchSize = 200
-        /// Pause between rounds when the outbox is empty. Default 50 ms.
-        public var idleInterval: Duration = .milliseconds(50)
+        /// Longest pause between rounds when the outbox is empty; a commit in this process ends it early.
+        /// Default 500 ms (it also bounds how late rows written by another process are seen).
+        public var idleInterval: Duration = .milliseconds(500)
         /// Pause after a failed round. Default 1 s.
         public var retryInterval: Duration = .seconds(1)
 
@@ -106,8 +107,9 @@ public struct OutboxRelay: Service {
         await cancelWhenGracefulShutdown { await ready() }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
+                let seen = store.commits.version
                 let published = try await publishOnce()
-                if published == 0 { try? await Task.sleep(for: configuration.idleInterval) }
+                if published == 0 { await store.commits.wait(after: seen, timeout: configuration.idleInterval) }
             } catch {
                 logger.warning("outbox relay round failed", metadata: ["service": "\(service)", "error": "\(error)"])
                 try? await Task.sleep(for: configuration.retryInterval)

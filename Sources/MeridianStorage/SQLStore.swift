@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MeridianCore
 import NIOCore
 import PostgresKit
 import PostgresNIO
@@ -22,43 +23,72 @@ public protocol SQLStore: Sendable {
     /// Runs `body` outside a transaction (reads).
     func withDatabase<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws
         -> Result
+    /// Signalled after each committed transaction of this process (the outbox relay waits on it).
+    var commits: ChangeSignal { get }
 }
 
-/// The embedded store: one SQLite database file in WAL mode, one connection, transactions one at a time.
+/// The embedded store: one SQLite database file in WAL mode. Transactions run one at a time on the writer
+/// connection; reads (`withDatabase`) run on reader connections in parallel with them (WAL lets readers
+/// see the last commit without waiting for the writer).
 public final class SQLiteStore: SQLStore, Service {
     public let dialectName = "sqlite"
+    public let commits = ChangeSignal()
     private let connection: SQLiteConnection
     private let database: any SQLDatabase
     private let lock = AsyncLock()
+    private let readers: [(connection: SQLiteConnection, database: any SQLDatabase, lock: AsyncLock)]
+    private let nextReader = Atomic<Int>(0)
 
-    private init(connection: SQLiteConnection, logger: Logger) {
+    private init(connection: SQLiteConnection, readers: [SQLiteConnection], logger: Logger) {
         self.connection = connection
         self.database = connection.sql(queryLogLevel: .trace)
+        self.readers = readers.map { ($0, $0.sql(queryLogLevel: .trace), AsyncLock()) }
     }
 
     /// Opens (creating if needed) the database at `path`.
-    public static func open(path: String, logger: Logger) async throws -> SQLiteStore {
+    ///
+    /// - Parameter synchronous: SQLite's `synchronous` pragma: `FULL` (the default) makes every commit
+    ///   durable against power loss; `NORMAL` (in WAL mode) against a crash of the process only, for fewer fsyncs.
+    /// - Parameter readerCount: connections for reads beside the writer.
+    public static func open(path: String, synchronous: String = "FULL", readerCount: Int = 2, logger: Logger) async throws
+        -> SQLiteStore
+    {
+        guard ["FULL", "NORMAL", "EXTRA"].contains(synchronous.uppercased()) else {
+            throw SQLiteStoreError.invalidSynchronous(synchronous)
+        }
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
         _ = try await connection.query("PRAGMA journal_mode=WAL")
-        _ = try await connection.query("PRAGMA synchronous=FULL")
+        _ = try await connection.query("PRAGMA synchronous=\(synchronous.uppercased())")
         _ = try await connection.query("PRAGMA foreign_keys=ON")
-        return SQLiteStore(connection: connection, logger: logger)
+        _ = try await connection.query("PRAGMA busy_timeout=5000")
+        var readers: [SQLiteConnection] = []
+        for _ in 0..<readerCount {
+            let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            _ = try await reader.query("PRAGMA busy_timeout=5000")
+            _ = try await reader.query("PRAGMA query_only=ON")
+            readers.append(reader)
+        }
+        return SQLiteStore(connection: connection, readers: readers, logger: logger)
     }
 
     public func withTransaction<Result: Sendable>(
         _ body: @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
-        try await lock.withLock { try await transaction(on: database, begin: "BEGIN IMMEDIATE", body) }
+        let result = try await lock.withLock { try await transaction(on: database, begin: "BEGIN IMMEDIATE", body) }
+        commits.signal()
+        return result
     }
 
     public func withDatabase<Result: Sendable>(
         _ body: @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
-        try await lock.withLock { try await body(database) }
+        guard !readers.isEmpty else { return try await lock.withLock { try await body(database) } }
+        let reader = readers[nextReader.add(1, ordering: .relaxed).oldValue % readers.count]
+        return try await reader.lock.withLock { try await body(reader.database) }
     }
 
     public func run() async throws {
@@ -67,13 +97,19 @@ public final class SQLiteStore: SQLStore, Service {
     }
 
     public func close() async throws {
+        for reader in readers { try? await reader.connection.close() }
         try await connection.close()
     }
+}
+
+public enum SQLiteStoreError: Error {
+    case invalidSynchronous(String)
 }
 
 /// PostgreSQL through postgres-nio's connection pool (`PostgresClient`), which this service runs.
 public final class PostgresStore: SQLStore, Service {
     public let dialectName = "postgresql"
+    public let commits = ChangeSignal()
     public let client: PostgresClient
     private let logger: Logger
 
@@ -101,9 +137,11 @@ public final class PostgresStore: SQLStore, Service {
     public func withTransaction<Result: Sendable>(
         _ body: @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
-        try await client.withConnection { connection in
+        let result = try await client.withConnection { connection in
             try await transaction(on: connection.sql(queryLogLevel: .trace), begin: "BEGIN", body)
         }
+        commits.signal()
+        return result
     }
 
     public func withDatabase<Result: Sendable>(

@@ -14,7 +14,7 @@ import NIOPosix
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Built-in load generators; results go to docs/benchmarks.md.", subcommands: [BenchIngest.self])
+        abstract: "Built-in load generators; results go to docs/benchmarks.md.", subcommands: [BenchIngest.self, BenchOrders.self])
 }
 
 struct BenchIngest: AsyncParsableCommand {
@@ -204,5 +204,91 @@ struct BenchIngest: AsyncParsableCommand {
             let peak = value("meridian_process_peak_resident_memory_bytes")
         else { return nil }
         return (current, peak)
+    }
+}
+
+struct BenchOrders: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "orders",
+        abstract: "Simulated customers ordering; prints confirmed orders/s and placement and confirmation latency.",
+        discussion: """
+            Each customer registers once, then repeatedly adds a product to its cart, orders the cart with
+            pm_card_visa and waits for the order to be confirmed. The admin (for the products) signs in with
+            --admin-email and the password in MERIDIAN_BENCH_ADMIN_PASSWORD. Turn the gateway's rate limits off
+            on the target (gateway.userRate=0, gateway.addressRate=0): every customer comes from one address.
+            scripts/bench-orders.sh runs it on embedded defaults and on PostgreSQL + Kafka.
+            """)
+
+    @Option(help: "The server to load.")
+    var target: String = "http://127.0.0.1:8080"
+
+    @Option(help: "Simulated customers, each one order at a time.")
+    var customers: Int = 32
+
+    @Option(help: "Seconds of ordering.")
+    var duration: Int = 10
+
+    @Option(help: "Products to order from.")
+    var products: Int = 20
+
+    @Option(help: "The admin that creates the products.")
+    var adminEmail: String = "admin@example.com"
+
+    @Flag(help: "Print the results as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard (1...10_000).contains(customers) else { throw ValidationError("--customers must be 1...10000") }
+        guard (1...3600).contains(duration) else { throw ValidationError("--duration must be 1...3600 seconds") }
+        guard (1...1000).contains(products) else { throw ValidationError("--products must be 1...1000") }
+        guard let url = URL(string: target), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+            throw ValidationError("--target must be an http(s) URL")
+        }
+        guard ProcessInfo.processInfo.environment["MERIDIAN_BENCH_ADMIN_PASSWORD"]?.isEmpty == false else {
+            throw ValidationError("set MERIDIAN_BENCH_ADMIN_PASSWORD to the password of --admin-email")
+        }
+    }
+
+    func run() async throws {
+        let load = OrderLoad(
+            options: .init(
+                target: target.hasSuffix("/") ? String(target.dropLast()) : target, customers: customers,
+                duration: .seconds(duration), products: products, adminEmail: adminEmail,
+                adminPassword: ProcessInfo.processInfo.environment["MERIDIAN_BENCH_ADMIN_PASSWORD"] ?? ""))
+        let result: OrderLoad.Result
+        do {
+            result = try await load.run()
+        } catch let failure as OrderLoad.SetupFailed {
+            throw ValidationError(failure.description)
+        }
+        let url = URL(string: target)!
+        let memory = await BenchIngest.serverMemory(host: url.host ?? "127.0.0.1", port: url.port ?? 80)
+        let ms = OrderLoad.Result.milliseconds
+        var results: [String: Any] = [
+            "customers": customers, "duration_seconds": duration,
+            "confirmed_orders_per_second": (result.confirmedPerSecond * 10).rounded() / 10,
+            "placed": result.placed, "confirmed": result.confirmed, "not_confirmed": result.notConfirmed,
+            "refused": Dictionary(uniqueKeysWithValues: result.refused.map { (String($0.key), $0.value) }),
+            "errors": result.errors,
+            "placement_ms": ["p50": ms(result.placement, 50), "p99": ms(result.placement, 99)],
+            "confirmation_ms": ["p50": ms(result.confirmation, 50), "p99": ms(result.confirmation, 99)],
+        ]
+        if let memory { results["server_peak_rss_mb"] = (Double(memory.peak) / 1_048_576).rounded() }
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys, .prettyPrinted])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("\(customers) customers, \(duration) s")
+            print(
+                String(
+                    format: "confirmed:    %.1f orders/s (%d confirmed, %d placed, %d not confirmed, %d errors)",
+                    result.confirmedPerSecond, result.confirmed, result.placed, result.notConfirmed, result.errors))
+            print(String(format: "placement:    p50 %.1f ms, p99 %.1f ms", ms(result.placement, 50), ms(result.placement, 99)))
+            print(
+                String(
+                    format: "confirmation: p50 %.1f ms, p99 %.1f ms (placement to CONFIRMED, server clock)",
+                    ms(result.confirmation, 50), ms(result.confirmation, 99)))
+            if !result.refused.isEmpty { print("refused:      \(result.refused)") }
+        }
     }
 }

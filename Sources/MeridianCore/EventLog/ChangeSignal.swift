@@ -1,7 +1,8 @@
 import Synchronization
 
-/// Wakes waiters when the log changes, so consumers block instead of polling on a timer.
-final class ChangeSignal: Sendable {
+/// Wakes waiters when something changed (the event log got records, a store committed), so readers
+/// block instead of polling on a timer.
+public final class ChangeSignal: Sendable {
     private enum Slot {
         /// Registered, not parked yet.
         case pending
@@ -18,10 +19,13 @@ final class ChangeSignal: Sendable {
 
     private let state = Mutex(State())
 
-    var version: UInt64 { state.withLock { $0.version } }
+    public init() {}
+
+    /// Moves on with every ``signal()``.
+    public var version: UInt64 { state.withLock { $0.version } }
 
     /// Wakes every waiter.
-    func signal() {
+    public func signal() {
         let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.version &+= 1
             var woken: [CheckedContinuation<Void, Never>] = []
@@ -37,7 +41,7 @@ final class ChangeSignal: Sendable {
     }
 
     /// Returns when the version moves past `seen`, after `timeout`, or on cancellation, whichever is first.
-    func wait(after seen: UInt64, timeout: Duration) async {
+    public func wait(after seen: UInt64, timeout: Duration) async {
         let id = state.withLock { state -> UInt64 in
             state.nextWaiter &+= 1
             state.slots[state.nextWaiter] = .pending
