@@ -110,19 +110,22 @@ public func buildApplication(
     var tokens: TokenService?
     var commerce = CommerceParts()
     let migrated = StartupGate()
-    if settings.roles.contains(where: { $0 != .ingestor }) {
+    let storeRoles: Set<MeridianSettings.Role> = [.users, .products, .carts, .orders, .payments, .notifications]
+    if settings.roles.contains(.gateway) || settings.roles.contains(where: storeRoles.contains) {
+        tokens = try await buildTokens(settings: settings, logger: logger)
+    }
+    if let tokens, settings.roles.contains(where: storeRoles.contains) {
         let sqlStore = try await buildStore(settings: settings, logger: logger)
-        let tokenService = try await buildTokens(settings: settings, logger: logger)
         store = sqlStore
-        tokens = tokenService
         commerce = try buildCommerce(
             CommerceContext(
-                settings: settings, store: sqlStore, eventLog: eventLog, tokens: tokenService, metrics: metrics, logger: logger,
+                settings: settings, store: sqlStore, eventLog: eventLog, tokens: tokens, metrics: metrics, logger: logger,
                 ready: migrated.wait))
     }
+    let proxies = settings.roles.contains(.gateway) ? gatewayRoutes(settings) : []
     let router = buildRouter(
         eventLog: eventLog, ingestor: ingestor, registry: registry, metrics: metrics, tokens: tokens, store: store,
-        migrated: store == nil ? nil : migrated, routes: commerce.routes, gateway: settings.gateway,
+        migrated: store == nil ? nil : migrated, routes: commerce.routes, proxies: proxies, gateway: settings.gateway,
         corsOrigin: settings.corsOrigin)
     var http = Application(
         router: router,
@@ -153,6 +156,7 @@ public func buildRouter(
     store: (any SQLStore)? = nil,
     migrated: StartupGate? = nil,
     routes: [any APIRoutes] = [],
+    proxies: [GatewayRoute] = [],
     gateway: GatewayMiddleware.Configuration = .init(),
     corsOrigin: String = ""
 ) -> Router<MeridianRequestContext> {
@@ -172,10 +176,13 @@ public func buildRouter(
         router.add(middleware: AuthenticationMiddleware(tokens: tokens))
         router.add(middleware: GatewayMiddleware(configuration: gateway))
     }
+    if !proxies.isEmpty {
+        router.add(middleware: ServiceProxyMiddleware(routes: proxies, maxBody: 16 * 1_048_576))
+    }
 
     for api in platformRoutes(
         eventLog: eventLog, ingestor: ingestor, registry: registry, metrics: metrics, store: store, migrated: migrated,
-        roles: routes)
+        upstreams: Dictionary(proxies.map { ($0.service, $0.baseURL) }, uniquingKeysWith: { first, _ in first }), roles: routes)
     {
         api.addRoutes(to: router)
     }

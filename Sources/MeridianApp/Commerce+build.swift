@@ -83,6 +83,12 @@ public func buildCommerce(_ context: CommerceContext) throws -> CommerceParts {
     if roles.contains(.orders) { parts.add(buildOrders(context)) }
     if roles.contains(.payments) { parts.add(buildPayments(context)) }
     if roles.contains(.notifications) { parts.add(try buildNotifications(context)) }
+    // What the roles here answer for the other roles' processes in split mode.
+    parts.routes.append(
+        InternalRoutes(
+            products: roles.contains(.products) ? ProductStore(store: context.store) : nil,
+            carts: roles.contains(.carts) ? CartStore(store: context.store) : nil,
+            users: roles.contains(.users) ? UserStore(store: context.store) : nil))
     return parts
 }
 
@@ -134,7 +140,7 @@ public func buildOrders(_ context: CommerceContext) -> CommerceParts {
     var parts = CommerceParts()
     parts.routes.append(
         OrdersController(
-            orders: orders, catalog: catalog(context), carts: StoreCartContents(carts: CartStore(store: context.store)),
+            orders: orders, catalog: catalog(context), carts: cartContents(context),
             configuration: context.settings.orders, metrics: metrics, logger: context.logger))
     parts.workers.append(context.relay("orders"))
     let saga = OrderSaga(orders: orders, handling: context.handling("orders"), metrics: metrics, logger: context.logger)
@@ -178,7 +184,7 @@ public func buildNotifications(_ context: CommerceContext) throws -> CommercePar
     let notifier = Notifier(
         notifications: notifications, channel: channel,
         templates: try NotificationTemplates(directory: settings.templatesDirectory),
-        users: StoreUserDirectory(users: UserStore(store: context.store)), handling: context.handling("notifications"),
+        users: userDirectory(context), handling: context.handling("notifications"),
         configuration: settings.notifier, logger: context.logger)
     var parts = CommerceParts()
     parts.routes.append(NotificationsController(notifications: notifications))
@@ -195,9 +201,28 @@ struct StoreUserDirectory: UserDirectory {
     }
 }
 
-/// The products service as the other roles of this process reach it.
+/// The products service as the other roles of this process reach it: in process, or over HTTP in split mode.
 func catalog(_ context: CommerceContext) -> any ProductCatalog {
-    StoreProductCatalog(products: ProductStore(store: context.store))
+    if !context.settings.roles.contains(.products), let url = context.settings.serviceURLs[.products] {
+        return HTTPProductCatalog(client: ServiceClient(name: "products", baseURL: url, tokens: context.tokens))
+    }
+    return StoreProductCatalog(products: ProductStore(store: context.store))
+}
+
+/// The carts service as the orders role reaches it.
+func cartContents(_ context: CommerceContext) -> any CartContents {
+    if !context.settings.roles.contains(.carts), let url = context.settings.serviceURLs[.carts] {
+        return HTTPCartContents(client: ServiceClient(name: "carts", baseURL: url, tokens: context.tokens))
+    }
+    return StoreCartContents(carts: CartStore(store: context.store))
+}
+
+/// The users service as the notifications role reaches it.
+func userDirectory(_ context: CommerceContext) -> any UserDirectory {
+    if !context.settings.roles.contains(.users), let url = context.settings.serviceURLs[.users] {
+        return HTTPUserDirectory(client: ServiceClient(name: "users", baseURL: url, tokens: context.tokens))
+    }
+    return StoreUserDirectory(users: UserStore(store: context.store))
 }
 
 /// The carts service as the orders role of this process reaches it.

@@ -46,6 +46,10 @@ enum OpenAPIDocument {
   },
   {
    "name": "notifications"
+  },
+  {
+   "name": "internal",
+   "description": "Service-to-service calls in split mode (a service token signed with the shared secret); not for clients."
   }
  ],
  "security": [
@@ -1407,6 +1411,267 @@ enum OpenAPIDocument {
      }
     }
    }
+  },
+  "/internal/products/{id}": {
+   "get": {
+    "tags": [
+     "internal"
+    ],
+    "summary": "A product as other services may know it",
+    "operationId": "internalProduct",
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "The product's summary.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ProductSummary"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "403": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "404": {
+      "$ref": "#/components/responses/Problem"
+     }
+    }
+   }
+  },
+  "/internal/reservations": {
+   "post": {
+    "tags": [
+     "internal"
+    ],
+    "summary": "Hold stock for an order, all items or none",
+    "operationId": "internalReserve",
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object",
+        "required": [
+         "order",
+         "items",
+         "expires_at"
+        ],
+        "properties": {
+         "order": {
+          "type": "string"
+         },
+         "items": {
+          "type": "array",
+          "items": {
+           "$ref": "#/components/schemas/ItemRequest"
+          }
+         },
+         "expires_at": {
+          "type": "string",
+          "format": "date-time"
+         }
+        }
+       }
+      }
+     }
+    },
+    "responses": {
+     "200": {
+      "description": "The outcome: reserved (with each product's summary), short_of_stock or unknown_product.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "required": [
+          "outcome"
+         ],
+         "properties": {
+          "outcome": {
+           "type": "string",
+           "enum": [
+            "reserved",
+            "short_of_stock",
+            "unknown_product"
+           ]
+          },
+          "items": {
+           "type": "array",
+           "items": {
+            "type": "object",
+            "properties": {
+             "product": {
+              "$ref": "#/components/schemas/ProductSummary"
+             },
+             "quantity": {
+              "type": "integer"
+             }
+            }
+           }
+          },
+          "product_id": {
+           "type": "string"
+          },
+          "requested": {
+           "type": "integer"
+          },
+          "available": {
+           "type": "integer"
+          }
+         }
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "403": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "422": {
+      "$ref": "#/components/responses/Problem"
+     }
+    }
+   }
+  },
+  "/internal/reservations/{order}": {
+   "delete": {
+    "tags": [
+     "internal"
+    ],
+    "summary": "Give back what an order holds",
+    "operationId": "internalRelease",
+    "parameters": [
+     {
+      "name": "order",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "responses": {
+     "204": {
+      "description": "Released."
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "403": {
+      "$ref": "#/components/responses/Problem"
+     }
+    }
+   }
+  },
+  "/internal/carts/{user}/lines": {
+   "get": {
+    "tags": [
+     "internal"
+    ],
+    "summary": "What a user's cart holds",
+    "operationId": "internalCartLines",
+    "parameters": [
+     {
+      "name": "user",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "The lines.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "array",
+         "items": {
+          "$ref": "#/components/schemas/ItemRequest"
+         }
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "403": {
+      "$ref": "#/components/responses/Problem"
+     }
+    }
+   }
+  },
+  "/internal/users/{id}/contact": {
+   "get": {
+    "tags": [
+     "internal"
+    ],
+    "summary": "A user's name and email, for messages",
+    "operationId": "internalUserContact",
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "The contact.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "required": [
+          "name",
+          "email"
+         ],
+         "properties": {
+          "name": {
+           "type": "string"
+          },
+          "email": {
+           "type": "string"
+          }
+         }
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "403": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "404": {
+      "$ref": "#/components/responses/Problem"
+     }
+    }
+   }
   }
  },
  "components": {
@@ -1776,6 +2041,33 @@ enum OpenAPIDocument {
       }
      }
     ]
+   },
+   "ProductSummary": {
+    "type": "object",
+    "required": [
+     "id",
+     "name",
+     "price_cents",
+     "currency",
+     "available"
+    ],
+    "properties": {
+     "id": {
+      "type": "string"
+     },
+     "name": {
+      "type": "string"
+     },
+     "price_cents": {
+      "type": "integer"
+     },
+     "currency": {
+      "type": "string"
+     },
+     "available": {
+      "type": "integer"
+     }
+    }
    },
    "ItemRequest": {
     "type": "object",

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import MeridianCore
@@ -5,6 +6,7 @@ import MeridianHTTP
 import MeridianIngest
 import MeridianStorage
 import Metrics
+import NIOHTTP1
 import Prometheus
 import SQLKit
 
@@ -17,11 +19,13 @@ public func platformRoutes(
     metrics: any MetricsFactory,
     store: (any SQLStore)? = nil,
     migrated: StartupGate? = nil,
+    upstreams: [String: String] = [:],
     roles: [any APIRoutes] = []
 ) -> [any APIRoutes] {
     var routes: [any APIRoutes] = [
         OperationalRoutes(
-            eventLog: eventLog, ingestor: ingestor, registry: registry, metrics: metrics, store: store, migrated: migrated)
+            eventLog: eventLog, ingestor: ingestor, registry: registry, metrics: metrics, store: store, migrated: migrated,
+            upstreams: upstreams)
     ]
     if let ingestor { routes.append(IngestController(ingestor: ingestor)) }
     return routes + roles
@@ -34,13 +38,16 @@ struct OperationalRoutes: APIRoutes {
     let registry: PrometheusCollectorRegistry
     let store: (any SQLStore)?
     let migrated: StartupGate?
+    /// The services the gateway forwards to: name → base URL.
+    let upstreams: [String: String]
     let residentMemory: Metrics.Gauge
     let peakMemory: Metrics.Gauge
 
     init(
         eventLog: any EventLog, ingestor: Ingestor?, registry: PrometheusCollectorRegistry, metrics: any MetricsFactory,
-        store: (any SQLStore)?, migrated: StartupGate?
+        store: (any SQLStore)?, migrated: StartupGate?, upstreams: [String: String]
     ) {
+        self.upstreams = upstreams
         self.eventLog = eventLog
         self.ingestor = ingestor
         self.registry = registry
@@ -94,6 +101,12 @@ struct OperationalRoutes: APIRoutes {
         }
         if let migrated { checks["migrations"] = migrated.isOpen ? "ok" : "pending" }
         if let ingestor { checks["ingest"] = ingestor.isDraining ? "draining" : "ok" }
+        for (service, url) in upstreams {
+            var request = HTTPClientRequest(url: url + "/health")
+            request.method = .GET
+            let status = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)).status
+            checks["service:\(service)"] = status == .ok ? "ok" : "unreachable"
+        }
         let ready = checks.values.allSatisfy { $0 == "ok" }
         return Readiness(status: ingestor?.isDraining == true ? "draining" : ready ? "ready" : "unavailable", checks: checks)
     }

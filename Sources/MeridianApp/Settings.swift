@@ -43,6 +43,8 @@ public struct MeridianSettings: Sendable {
     public var reservationGrace: Duration
     public var payments: SimulatedPaymentProvider.Configuration
     public var notifications: NotificationSettings
+    /// Where the roles this process does not run answer (split mode): role → base URL.
+    public var serviceURLs: [Role: String]
     /// The one origin browsers may call the API from (`*` for any); empty sends no CORS headers.
     public var corsOrigin: String
     public var shutdownTimeout: Duration
@@ -51,6 +53,7 @@ public struct MeridianSettings: Sendable {
 
     /// The roles `meridian serve --role` knows.
     public enum Role: String, Sendable, CaseIterable {
+        case gateway
         case ingestor
         case users
         case products
@@ -225,13 +228,21 @@ public struct MeridianSettings: Sendable {
         shutdownTimeout = .seconds(config.double(forKey: "shutdown.timeoutSeconds", default: 30))
         logLevel = config.string(forKey: "log.level", default: "info")
         logFormat = config.string(forKey: "log.format", default: "json")
+        serviceURLs = [:]
+        for role in Role.allCases where role != .gateway {
+            let key = "services.\(role.rawValue)Url"
+            guard let url = config.string(forKey: ConfigKey(key)), !url.isEmpty else { continue }
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw InvalidSetting(key: key, reason: "'\(url)' is not an http(s) URL")
+            }
+            serviceURLs[role] = url.hasSuffix("/") ? String(url.dropLast()) : url
+        }
         for (role, needs) in [(Role.carts, [Role.products]), (.orders, [.products, .carts]), (.notifications, [.users])]
         where roles.contains(role) {
-            for needed in needs where !roles.contains(needed) {
+            for needed in needs where !roles.contains(needed) && serviceURLs[needed] == nil {
                 throw InvalidSetting(
-                    key: "roles",
-                    reason: "\(role.rawValue) needs \(needed.rawValue) in the same process (services over HTTP are not built yet)"
-                )
+                    key: "services.\(needed.rawValue)Url",
+                    reason: "\(role.rawValue) needs the \(needed.rawValue) service: run it in this process or set its URL")
             }
         }
     }

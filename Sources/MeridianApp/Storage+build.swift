@@ -15,7 +15,8 @@ public typealias SQLStoreService = any SQLStore & Service
 public func buildStore(settings: MeridianSettings, logger: Logger) async throws -> SQLStoreService {
     if settings.storageURL.hasPrefix("sqlite:") {
         return try await SQLiteStore.open(
-            path: String(settings.storageURL.dropFirst("sqlite:".count)), synchronous: settings.storageSynchronous, logger: logger)
+            path: String(settings.storageURL.dropFirst("sqlite:".count)), synchronous: settings.storageSynchronous, logger: logger
+        )
     }
     return try PostgresStore(url: settings.storageURL, logger: logger)
 }

@@ -78,7 +78,8 @@ public struct OrderLoad: Sendable {
     public func run() async throws -> Result {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: options.customers + 8)
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: options.customers + 8)
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(60))
         let client = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: configuration)
         do {
@@ -209,7 +210,8 @@ public struct OrderLoad: Sendable {
         }
 
         func call(
-            _ method: HTTPMethod, _ path: String, token: String? = nil, json: [String: Any]? = nil, headers: [String: String] = [:]
+            _ method: HTTPMethod, _ path: String, token: String? = nil, json: [String: Any]? = nil,
+            headers: [String: String] = [:]
         ) async throws -> Answer {
             var request = HTTPClientRequest(url: base + path)
             request.method = method

@@ -8,6 +8,11 @@ public struct ProductSummary: Sendable, Hashable, Codable {
     public var currency: String
     public var available: Int
 
+    enum CodingKeys: String, CodingKey {
+        case id, name, currency, available
+        case priceCents = "price_cents"
+    }
+
     public init(id: ProductID, name: String, priceCents: Int, currency: String, available: Int) {
         self.id = id
         self.name = name

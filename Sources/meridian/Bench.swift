@@ -14,7 +14,8 @@ import NIOPosix
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Built-in load generators; results go to docs/benchmarks.md.", subcommands: [BenchIngest.self, BenchOrders.self])
+        abstract: "Built-in load generators; results go to docs/benchmarks.md.",
+        subcommands: [BenchIngest.self, BenchOrders.self])
 }
 
 struct BenchIngest: AsyncParsableCommand {

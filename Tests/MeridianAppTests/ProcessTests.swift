@@ -17,13 +17,16 @@ struct MeridianProcess {
             ?? packageRoot.appendingPathComponent(".build/debug/meridian").path
     }
 
-    init(dataDirectory: String, arguments: [String] = []) throws {
-        port = Int.random(in: 20_000...40_000)
+    init(dataDirectory: String, arguments: [String] = [], environment: [String: String] = [:], port: Int? = nil) throws {
+        self.port = port ?? Int.random(in: 20_000...40_000)
         self.dataDirectory = dataDirectory
-        output = URL(fileURLWithPath: dataDirectory + "-\(port).log")
+        output = URL(fileURLWithPath: dataDirectory + "-\(self.port).log")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--port", String(port), "--data-dir", dataDirectory] + arguments
+        process.arguments = ["serve", "--port", String(self.port), "--data-dir", dataDirectory] + arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         let handle = try FileHandle(forWritingTo: output)
         process.standardOutput = handle
         process.standardError = handle

@@ -73,23 +73,36 @@ public final class AllInOne: Sendable {
             users: UserStore(store: store), tokens: try await buildTokens(settings: settings, logger: Logger(label: "e2e")),
             configuration: settings.users, logger: Logger(label: "e2e"))
         _ = try await controller.create(email: email, password: password, name: "Admin", role: .admin)
-        return try await login(email: email, password: password)
+        return try await client.login(email: email, password: password)
     }
 
     /// Registers a customer and returns a token for it.
     public func customer(_ email: String, password: String = "plum-orchard-42") async throws -> String {
-        let registered = try await call(
-            "POST", "/api/users", json: ["email": email, "password": password, "name": email])
-        guard registered.status == 201 else { throw AllInOneError("register \(email): \(registered)") }
-        return try await login(email: email, password: password)
+        try await client.customer(email, password: password)
     }
 
-    public func login(email: String, password: String) async throws -> String {
-        let response = try await call("POST", "/api/auth/login", json: ["email": email, "password": password])
-        guard let token = response.object["token"] as? String else {
-            throw AllInOneError("login \(email): \(response)")
-        }
-        return token
+    /// A client for this platform's HTTP API.
+    public var client: APIClient { APIClient(port: port) }
+
+    public func call(
+        _ method: String, _ path: String, token: String? = nil, json: Any? = nil, headers: [String: String] = [:]
+    ) async throws -> APIClient.Answer {
+        try await client.call(method, path, token: token, json: json, headers: headers)
+    }
+
+    public func eventually(
+        _ path: String, token: String?, timeout: Duration = .seconds(20), _ done: (APIClient.Answer) -> Bool
+    ) async throws -> APIClient.Answer {
+        try await client.eventually(path, token: token, timeout: timeout, done)
+    }
+}
+
+/// JSON calls to a Meridian process on 127.0.0.1 over real HTTP (URLSession).
+public struct APIClient: Sendable {
+    public var port: Int
+
+    public init(port: Int) {
+        self.port = port
     }
 
     /// An answer: status, headers and the body parsed as JSON (when it is).
@@ -123,6 +136,19 @@ public final class AllInOne: Sendable {
             if let name = name as? String, let value = value as? String { fields[name.lowercased()] = value }
         }
         return Answer(status: http?.statusCode ?? 0, headers: fields, body: data)
+    }
+
+    /// Registers a customer and returns a token for it.
+    public func customer(_ email: String, password: String = "plum-orchard-42") async throws -> String {
+        let registered = try await call("POST", "/api/users", json: ["email": email, "password": password, "name": email])
+        guard registered.status == 201 else { throw AllInOneError("register \(email): \(registered)") }
+        return try await login(email: email, password: password)
+    }
+
+    public func login(email: String, password: String) async throws -> String {
+        let response = try await call("POST", "/api/auth/login", json: ["email": email, "password": password])
+        guard let token = response.object["token"] as? String else { throw AllInOneError("login \(email): \(response)") }
+        return token
     }
 
     /// Polls `path` until `done` holds for its answer, or fails after `timeout`.
