@@ -4,6 +4,7 @@ import MeridianCore
 import Metrics
 import SQLKit
 import ServiceLifecycle
+import Synchronization
 
 /// The transactional outbox: events are written in the same transaction as the state change, and a
 /// relay publishes them to the event log afterwards, in order, retrying until the log has them.
@@ -36,8 +37,10 @@ public enum Outbox {
             ])
     ]
 
-    /// Adds records to the outbox of `service`, inside the caller's transaction.
+    /// Adds records to the outbox of `service`, inside the caller's transaction; once that commits, the
+    /// service's relay in this process is woken (``OutboxActivity``).
     public static func enqueue(_ records: [EventRecord], service: String, in database: any SQLDatabase) async throws {
+        OutboxActivity.written(by: service)
         let now = Timestamp.format(Date())
         for record in records {
             try await database.raw(
@@ -54,6 +57,43 @@ public enum Outbox {
     public static func pendingCount(service: String, in database: any SQLDatabase) async throws -> Int {
         let row = try await database.raw("SELECT COUNT(*) AS pending FROM outbox WHERE service = \(bind: service)").first()
         return try row?.decode(column: "pending", as: Int.self) ?? 0
+    }
+}
+
+/// Wakes a service's outbox relay once a transaction that wrote to its outbox has committed, so the relay
+/// neither polls on a short timer nor queries after every unrelated commit.
+///
+/// ``SQLStore`` transactions run their body with a task-local collector; ``Outbox/enqueue(_:service:in:)``
+/// notes its service there; after the commit the transaction signals each noted service. Rows written by
+/// another process are seen by the relay's idle poll.
+public enum OutboxActivity {
+    final class Collector: Sendable {
+        let services = Mutex<Set<String>>([])
+    }
+
+    @TaskLocal static var collector: Collector?
+    private static let signals = Mutex<[String: ChangeSignal]>([:])
+
+    /// The signal of `service`'s relay.
+    public static func signal(for service: String) -> ChangeSignal {
+        signals.withLock { signals in
+            if let signal = signals[service] { return signal }
+            let signal = ChangeSignal()
+            signals[service] = signal
+            return signal
+        }
+    }
+
+    static func written(by service: String) {
+        if let collector { collector.services.withLock { _ = $0.insert(service) } }
+    }
+
+    /// Runs a transaction (`body` commits when it returns) and then wakes the relays of the services it wrote for.
+    static func signalAfterCommit<Result>(_ body: () async throws -> Result) async throws -> Result {
+        let collector = Collector()
+        let result = try await $collector.withValue(collector) { try await body() }
+        for service in collector.services.withLock({ $0 }) { signal(for: service).signal() }
+        return result
     }
 }
 
@@ -107,9 +147,10 @@ public struct OutboxRelay: Service {
         await cancelWhenGracefulShutdown { await ready() }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                let seen = store.commits.version
+                let signal = OutboxActivity.signal(for: service)
+                let seen = signal.version
                 let published = try await publishOnce()
-                if published == 0 { await store.commits.wait(after: seen, timeout: configuration.idleInterval) }
+                if published == 0 { await signal.wait(after: seen, timeout: configuration.idleInterval) }
             } catch {
                 logger.warning("outbox relay round failed", metadata: ["service": "\(service)", "error": "\(error)"])
                 try? await Task.sleep(for: configuration.retryInterval)

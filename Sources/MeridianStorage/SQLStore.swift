@@ -23,8 +23,6 @@ public protocol SQLStore: Sendable {
     /// Runs `body` outside a transaction (reads).
     func withDatabase<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws
         -> Result
-    /// Signalled after each committed transaction of this process (the outbox relay waits on it).
-    var commits: ChangeSignal { get }
 }
 
 /// The embedded store: one SQLite database file in WAL mode. Transactions run one at a time on the writer
@@ -32,7 +30,6 @@ public protocol SQLStore: Sendable {
 /// see the last commit without waiting for the writer).
 public final class SQLiteStore: SQLStore, Service {
     public let dialectName = "sqlite"
-    public let commits = ChangeSignal()
     private let connection: SQLiteConnection
     private let database: any SQLDatabase
     private let lock = AsyncLock()
@@ -78,9 +75,9 @@ public final class SQLiteStore: SQLStore, Service {
     public func withTransaction<Result: Sendable>(
         _ body: @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
-        let result = try await lock.withLock { try await transaction(on: database, begin: "BEGIN IMMEDIATE", body) }
-        commits.signal()
-        return result
+        try await OutboxActivity.signalAfterCommit {
+            try await lock.withLock { try await transaction(on: database, begin: "BEGIN IMMEDIATE", body) }
+        }
     }
 
     public func withDatabase<Result: Sendable>(
@@ -109,7 +106,6 @@ public enum SQLiteStoreError: Error {
 /// PostgreSQL through postgres-nio's connection pool (`PostgresClient`), which this service runs.
 public final class PostgresStore: SQLStore, Service {
     public let dialectName = "postgresql"
-    public let commits = ChangeSignal()
     public let client: PostgresClient
     private let logger: Logger
 
@@ -137,11 +133,11 @@ public final class PostgresStore: SQLStore, Service {
     public func withTransaction<Result: Sendable>(
         _ body: @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
-        let result = try await client.withConnection { connection in
-            try await transaction(on: connection.sql(queryLogLevel: .trace), begin: "BEGIN", body)
+        try await OutboxActivity.signalAfterCommit {
+            try await client.withConnection { connection in
+                try await transaction(on: connection.sql(queryLogLevel: .trace), begin: "BEGIN", body)
+            }
         }
-        commits.signal()
-        return result
     }
 
     public func withDatabase<Result: Sendable>(
