@@ -170,7 +170,7 @@ public struct OrderLoad: Sendable {
                 var pause = Duration.milliseconds(5)
                 while true {
                     try await Task.sleep(for: pause)
-                    pause = min(pause * 2, .milliseconds(100))
+                    pause = min(pause * 2, .milliseconds(20))
                     let order = try await api.call(.GET, "/api/orders/\(id)", token: token).object
                     let status = order["status"] as? String
                     if status == "AWAITING_PAYMENT" { continue }

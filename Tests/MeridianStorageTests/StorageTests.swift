@@ -55,6 +55,41 @@ func outboxSetUp(_ backend: String) async throws -> (TestDatabase, EmbeddedEvent
         await database.close()
     }
 
+    @Test(arguments: backends) func concurrentTransactionsCommitOrRollBackEachOnItsOwn(backend: String) async throws {
+        // On SQLite concurrent transactions share one commit (group commit): one that throws must still
+        // leave no trace, and the others must all be there.
+        let database = try await TestDatabase.make(backend)
+        try await database.store.withTransaction { db in
+            try await db.raw("CREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT NOT NULL)").run()
+        }
+        let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
+            for id in 0..<60 {
+                group.addTask {
+                    do {
+                        try await database.store.withTransaction { db in
+                            try await db.raw("INSERT INTO items (id, note) VALUES (\(bind: id), 'first')").run()
+                            try await db.raw("UPDATE items SET note = 'second' WHERE id = \(bind: id)").run()
+                            if id % 5 == 0 { throw Boom() }
+                        }
+                        return (id, true)
+                    } catch {
+                        return (id, false)
+                    }
+                }
+            }
+            return await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(outcomes.filter(\.value).count == 48)
+        let stored = try await database.store.withDatabase { db in
+            try await db.raw("SELECT id, note FROM items ORDER BY id").all().map {
+                (try $0.decode(column: "id", as: Int.self), try $0.decode(column: "note", as: String.self))
+            }
+        }
+        #expect(stored.map(\.0) == (0..<60).filter { $0 % 5 != 0 })
+        #expect(stored.allSatisfy { $0.1 == "second" })
+        await database.close()
+    }
+
     @Test(arguments: backends) func theRelayPublishesInOrderAndEmptiesTheOutbox(backend: String) async throws {
         let (database, log, directory) = try await outboxSetUp(backend)
         defer { try? FileManager.default.removeItem(atPath: directory) }
