@@ -32,7 +32,8 @@ fi
 if [ "$WHICH" = kafka-inside-postgres ]; then
     "$BIN" dev kafka --brokers 3 --bootstrap-file "$WORK/bootstrap" >"$WORK/kafka.log" 2>&1 &
     for _ in $(seq 100); do [ -s "$WORK/bootstrap" ] && break; sleep 0.1; done
-    export MERIDIAN_EVENT_LOG=kafka MERIDIAN_KAFKA_BROKERS="$(cat "$WORK/bootstrap")"
+    # The mock cluster holds an empty fetch for fetch.wait.max.ms even when data arrives meanwhile.
+    export MERIDIAN_EVENT_LOG=kafka MERIDIAN_KAFKA_BROKERS="$(cat "$WORK/bootstrap")" MERIDIAN_KAFKA_FETCH_WAIT_MS=10
     export MERIDIAN_STORAGE_URL="$MERIDIAN_TEST_POSTGRES_URL"
     run kafka-postgres 18082 "$WORK/kafka-data"
 fi

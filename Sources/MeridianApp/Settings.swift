@@ -124,6 +124,10 @@ public struct MeridianSettings: Sendable {
         kafka.statisticsIntervalMilliseconds = kafkaConfig.int(
             forKey: "statisticsIntervalMs", default: kafka.statisticsIntervalMilliseconds)
         kafka.replicationFactor = kafkaConfig.int(forKey: "replicationFactor", default: kafka.replicationFactor)
+        kafka.fetchWaitMilliseconds = kafkaConfig.int(forKey: "fetchWaitMs", default: kafka.fetchWaitMilliseconds)
+        guard (0...60_000).contains(kafka.fetchWaitMilliseconds) else {
+            throw InvalidSetting(key: "kafka.fetchWaitMs", reason: "must be 0...60000")
+        }
         kafka.partitions = topicPartitions
         for entry in kafkaConfig.stringArray(forKey: "properties", default: []) {
             guard let equals = entry.firstIndex(of: "=") else {

@@ -23,6 +23,10 @@ public struct KafkaConfiguration: Sendable {
     public var queueMaxKilobytes: Int = 262_144
     /// `statistics.interval.ms` feeding the client metrics; 0 turns statistics off. Default 5,000.
     public var statisticsIntervalMilliseconds: Int = 5_000
+    /// Longest time a broker holds a consumer's fetch when it has no data (`fetch.wait.max.ms`). Default 100:
+    /// real brokers answer as soon as data arrives, librdkafka's mock cluster only after this wait, so it
+    /// bounds each hop of the order saga there.
+    public var fetchWaitMilliseconds: Int = 100
     /// Replication factor of topics Meridian creates; -1 leaves it to the broker default. Default -1.
     public var replicationFactor: Int = -1
     /// Partitions of topics Meridian creates. Default 6.
@@ -68,6 +72,7 @@ public struct KafkaConfiguration: Sendable {
             ("auto.commit.interval.ms", "1000"),
             ("auto.offset.reset", "earliest"),
             ("statistics.interval.ms", String(statisticsIntervalMilliseconds)),
+            ("fetch.wait.max.ms", String(fetchWaitMilliseconds)),
         ]
         let producerOnly: Set<String> = [
             "enable.idempotence", "acks", "linger.ms", "batch.size", "compression.codec", "compression.type",

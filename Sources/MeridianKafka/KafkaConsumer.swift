@@ -87,9 +87,19 @@ final class KafkaConsumer: EventLogConsumer {
         let queue = self.queue
         let context = self.context
         return try await thread.runIfActive {
+            // `rd_kafka_consume_batch_queue` returns only when the batch is full or the timeout passed, so
+            // wait for the first message alone, then take what is already there without waiting.
             var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: max(maxRecords, 1))
-            let count = rd_kafka_consume_batch_queue(queue.raw, milliseconds, &messages, messages.count)
+            var count = messages.withUnsafeMutableBufferPointer { buffer in
+                rd_kafka_consume_batch_queue(queue.raw, milliseconds, buffer.baseAddress, 1)
+            }
             guard count > 0 else { return [] }
+            if messages.count > 1 {
+                let more = messages.withUnsafeMutableBufferPointer { buffer in
+                    rd_kafka_consume_batch_queue(queue.raw, 0, buffer.baseAddress! + 1, buffer.count - 1)
+                }
+                if more > 0 { count += more }
+            }
             var records: [ConsumedRecord] = []
             records.reserveCapacity(count)
             for message in messages.prefix(count) {

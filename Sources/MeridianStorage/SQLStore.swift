@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MeridianCore
 import NIOCore
+import NIOPosix
 import PostgresKit
 import PostgresNIO
 import SQLKit
@@ -36,8 +37,11 @@ public final class SQLiteStore: SQLStore, Service {
     private let readers: [(connection: SQLiteConnection, database: any SQLDatabase, lock: AsyncLock)]
     private let nextReader = Atomic<Int>(0)
 
-    private init(connection: SQLiteConnection, readers: [SQLiteConnection], logger: Logger) {
+    private let writerThread: NIOThreadPool
+
+    private init(connection: SQLiteConnection, writerThread: NIOThreadPool, readers: [SQLiteConnection], logger: Logger) {
         self.connection = connection
+        self.writerThread = writerThread
         self.database = connection.sql(queryLogLevel: .trace)
         self.readers = readers.map { ($0, $0.sql(queryLogLevel: .trace), AsyncLock()) }
     }
@@ -58,7 +62,11 @@ public final class SQLiteStore: SQLStore, Service {
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        // The writer has a thread of its own, so its statements never queue behind reads.
+        let writerThread = NIOThreadPool(numberOfThreads: 1)
+        writerThread.start()
+        let connection = try await SQLiteConnection.open(
+            storage: .file(path: path), threadPool: writerThread, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any())
         _ = try await connection.query("PRAGMA journal_mode=WAL")
         _ = try await connection.query("PRAGMA synchronous=\(synchronous.uppercased())")
         _ = try await connection.query("PRAGMA foreign_keys=ON")
@@ -70,7 +78,7 @@ public final class SQLiteStore: SQLStore, Service {
             _ = try await reader.query("PRAGMA query_only=ON")
             readers.append(reader)
         }
-        return SQLiteStore(connection: connection, readers: readers, logger: logger)
+        return SQLiteStore(connection: connection, writerThread: writerThread, readers: readers, logger: logger)
     }
 
     /// Runs `body` as its own transaction, committed together with the transactions queued behind it
@@ -206,6 +214,7 @@ public final class SQLiteStore: SQLStore, Service {
     public func close() async throws {
         for reader in readers { try? await reader.connection.close() }
         try await connection.close()
+        try? await writerThread.shutdownGracefully()
     }
 }
 
