@@ -118,4 +118,20 @@ extension MeridianRequestContext {
         }
         return principal
     }
+
+    /// The resource named by the `:id` path parameter, for its owner or an admin: 401 without a token,
+    /// 404 when `find` has none, 403 when it belongs to another user.
+    public func ownResource<Resource>(
+        _ kind: String, find: (String) async throws -> Resource?, owner: (Resource) -> String
+    ) async throws -> Resource {
+        let principal = try requirePrincipal()
+        let id = parameters.get("id") ?? ""
+        guard let resource = try await find(id) else {
+            throw ProblemDetails(.notFound, slug: "not-found", detail: "no \(kind) \(id)")
+        }
+        guard owner(resource) == principal.userID || principal.role == .admin else {
+            throw ProblemDetails(.forbidden, slug: "forbidden", detail: "\(kind) \(id) is not yours")
+        }
+        return resource
+    }
 }

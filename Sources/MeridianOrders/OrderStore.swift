@@ -162,12 +162,10 @@ public struct OrderStore: Sendable {
         try await store.withDatabase { database in
             var filter = SQLQueryString("1 = 1")
             if let user {
-                filter.appendInterpolation(unsafeRaw: " AND user_id = ")
-                filter.appendInterpolation(bind: user)
+                filter.and("user_id", equals: user)
             }
             if let status {
-                filter.appendInterpolation(unsafeRaw: " AND status = ")
-                filter.appendInterpolation(bind: status.rawValue)
+                filter.and("status", equals: status.rawValue)
             }
             let ids = try await database.raw(
                 "SELECT id FROM orders WHERE \(filter) ORDER BY created_at DESC, id LIMIT \(bind: limit) OFFSET \(bind: offset)"

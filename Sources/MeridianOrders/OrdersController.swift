@@ -250,14 +250,6 @@ public struct OrdersController: APIRoutes {
     }
 
     func read(_ context: MeridianRequestContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
-        let id = context.parameters.get("id") ?? ""
-        guard let order = try await orders.find(id) else {
-            throw ProblemDetails(.notFound, slug: "not-found", detail: "no order \(id)")
-        }
-        guard order.userID == principal.userID || principal.role == .admin else {
-            throw ProblemDetails(.forbidden, slug: "forbidden", detail: "order \(id) is not yours")
-        }
-        return jsonResponse(OrderView(order))
+        jsonResponse(OrderView(try await context.ownResource("order", find: { try await orders.find($0) }, owner: \.userID)))
     }
 }

@@ -68,12 +68,10 @@ public struct PaymentStore: Sendable {
         try await store.withDatabase { database in
             var filter = SQLQueryString("1 = 1")
             if let user {
-                filter.appendInterpolation(unsafeRaw: " AND user_id = ")
-                filter.appendInterpolation(bind: user)
+                filter.and("user_id", equals: user)
             }
             if let order {
-                filter.appendInterpolation(unsafeRaw: " AND order_id = ")
-                filter.appendInterpolation(bind: order)
+                filter.and("order_id", equals: order)
             }
             let payments = try await database.raw(
                 "SELECT * FROM payments WHERE \(filter) ORDER BY created_at DESC, id LIMIT \(bind: limit) OFFSET \(bind: offset)"

@@ -64,14 +64,7 @@ public struct PaymentsController: APIRoutes {
     }
 
     func read(_ context: MeridianRequestContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
-        let id = context.parameters.get("id") ?? ""
-        guard let payment = try await payments.find(id) else {
-            throw ProblemDetails(.notFound, slug: "not-found", detail: "no payment \(id)")
-        }
-        guard payment.userID == principal.userID || principal.role == .admin else {
-            throw ProblemDetails(.forbidden, slug: "forbidden", detail: "payment \(id) is not yours")
-        }
-        return jsonResponse(PaymentView(payment))
+        jsonResponse(
+            PaymentView(try await context.ownResource("payment", find: { try await payments.find($0) }, owner: \.userID)))
     }
 }

@@ -179,8 +179,7 @@ public struct ProductStore: Sendable {
         try await store.withDatabase { database in
             var filter = SQLQueryString("deleted = \(bind: false)")
             if let category = query.category {
-                filter.appendInterpolation(unsafeRaw: " AND category = ")
-                filter.appendInterpolation(bind: category)
+                filter.and("category", equals: category)
             }
             if let min = query.minPriceCents {
                 filter.appendInterpolation(unsafeRaw: " AND price_cents >= ")

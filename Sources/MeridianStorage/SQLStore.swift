@@ -339,3 +339,11 @@ final class AsyncLock: Sendable {
         next?.resume()
     }
 }
+
+extension SQLQueryString {
+    /// Appends ` AND <column> = <value>`, the value bound as a parameter (`column` is the code's, never input).
+    public mutating func and(_ column: StaticString, equals value: some Encodable & Sendable) {
+        appendInterpolation(unsafeRaw: " AND \(column) = ")
+        appendInterpolation(bind: value)
+    }
+}
