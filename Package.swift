@@ -365,8 +365,8 @@ let package = Package(
             name: "MeridianCommerceTests",
             dependencies: [
                 "MeridianTestSupport",
-                "MeridianApp", "MeridianCore", "MeridianEventLog", "MeridianOrders", "MeridianPayments", "MeridianProducts",
-                "MeridianNotifications", "MeridianStorage",
+                "MeridianApp", "MeridianAuth", "MeridianCarts", "MeridianCore", "MeridianEventLog", "MeridianOrders",
+                "MeridianPayments", "MeridianProducts", "MeridianNotifications", "MeridianStorage", "MeridianUsers",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -27,6 +27,27 @@ public struct UserNotification: Sendable, Hashable {
     public var lastError: String?
     public var createdAt: Date
     public var sentAt: Date?
+
+    public init(
+        id: String, eventID: String, type: String, userID: String, orderID: String?, channel: String, recipient: String?,
+        subject: String, body: String, status: NotificationStatus, attempts: Int, lastError: String?, createdAt: Date,
+        sentAt: Date?
+    ) {
+        self.id = id
+        self.eventID = eventID
+        self.type = type
+        self.userID = userID
+        self.orderID = orderID
+        self.channel = channel
+        self.recipient = recipient
+        self.subject = subject
+        self.body = body
+        self.status = status
+        self.attempts = attempts
+        self.lastError = lastError
+        self.createdAt = createdAt
+        self.sentAt = sentAt
+    }
 }
 
 /// The notifications service's table. `UNIQUE (event_id)` makes a redelivered event the same notification.
