@@ -6,7 +6,7 @@ PORT ?= 8080
 BIN := .build/debug/meridian
 RELEASE_BIN := .build/release/meridian
 
-.PHONY: run test ci deps build release format format-check openapi openapi-check bench bench-kafka clean
+.PHONY: run test ci deps build release format format-check openapi openapi-check bench bench-orders clean
 
 deps:
 	@scripts/install-deps.sh
@@ -42,6 +42,10 @@ ci: format-check openapi-check test
 # Benchmarks against the Kafka mock cluster (release build); results go to docs/benchmarks.md.
 bench: release
 	scripts/bench-ingest.sh
+
+# The order benchmark: embedded, then PostgreSQL + the Kafka mock cluster (20 s, 32 customers each).
+bench-orders: release
+	scripts/bench-orders.sh 20 32
 
 clean:
 	rm -rf .build .meridian

@@ -116,7 +116,7 @@ public struct PaymentProcessor: Sendable {
                 payment.status = .failed
                 payment.reason = reason
             }
-            switch try await payments.record(payment) {
+            switch try await payments.record(payment, requestEventID: event.id) {
             case .recorded(let payment):
                 (payment.status == .succeeded ? metrics.succeeded : metrics.failed).increment()
                 logger.info(

@@ -93,10 +93,12 @@ public struct PaymentStore: Sendable {
         case alreadyRecorded
     }
 
-    /// Records the outcome of a charge with its event, in one transaction, unless the order already has a payment.
-    public func record(_ payment: Payment) async throws -> Recording {
+    /// Records the outcome of a charge with its event, in one transaction with the id of the
+    /// `payment.requested` event it answers (the inbox), unless that event or the order already has a payment.
+    public func record(_ payment: Payment, requestEventID: String) async throws -> Recording {
         let topics = self.topics
         return try await store.withTransaction { database -> Recording in
+            guard try await Inbox.claim(requestEventID, consumer: Self.role, in: database) else { return .alreadyRecorded }
             if let existing = try await Self.find(order: payment.orderID, in: database) {
                 guard existing.status == .voided, payment.status == .succeeded else { return .alreadyRecorded }
                 var refunded = payment
