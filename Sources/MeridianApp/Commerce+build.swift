@@ -111,7 +111,7 @@ public func buildProducts(_ context: CommerceContext) -> CommerceParts {
     parts.workers.append(context.relay("products"))
     let handler = OrderOutcomeHandler(products: products, handling: context.handling("products"), logger: context.logger)
     parts.workers.append(context.consumer("products", topics: [context.topics.orders], handler: handler.handle))
-    let grace = TimeInterval(context.settings.reservationGrace.components.seconds)
+    let grace = context.settings.reservationGrace.timeInterval
     parts.workers.append(
         PeriodicService(name: "reservation-sweeper", interval: .seconds(30), logger: context.logger, ready: context.ready) {
             let released = try await products.releaseExpired(before: Date().addingTimeInterval(-grace))

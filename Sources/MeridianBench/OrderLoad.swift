@@ -138,7 +138,7 @@ public struct OrderLoad: Sendable {
             }
             return try await group.reduce(into: Result()) { $0.merge($1) }
         }
-        result.seconds = Self.seconds(start.duration(to: .now))
+        result.seconds = start.duration(to: .now).timeInterval
         return result
     }
 
@@ -161,7 +161,7 @@ public struct OrderLoad: Sendable {
                 let placed = try await api.call(
                     .POST, "/api/orders", token: token, json: ["payment_method": "pm_card_visa"],
                     headers: ["Idempotency-Key": RandomID.uuidString()])
-                result.placement.record(UInt64(max(0, seconds(sent.duration(to: .now)) * 1_000_000)))
+                result.placement.record(UInt64(max(0, sent.duration(to: .now).timeInterval * 1_000_000)))
                 guard placed.status == 201, let id = placed.object["id"] as? String else {
                     result.refused[placed.status, default: 0] += 1
                     continue
@@ -189,10 +189,6 @@ public struct OrderLoad: Sendable {
             }
         }
         return result
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// JSON calls to the target.

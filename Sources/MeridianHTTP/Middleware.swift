@@ -171,10 +171,3 @@ public struct HTTPMetricsMiddleware: RouterMiddleware {
         return response
     }
 }
-
-extension Duration {
-    /// The duration in whole nanoseconds.
-    public var nanoseconds: Int64 {
-        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
-    }
-}

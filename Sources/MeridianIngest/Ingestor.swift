@@ -324,7 +324,6 @@ final class IngestMetrics: Sendable {
     }
 
     func publishDuration(_ duration: Duration) {
-        publish.recordNanoseconds(
-            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        publish.recordNanoseconds(duration.nanoseconds)
     }
 }

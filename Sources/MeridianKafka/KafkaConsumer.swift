@@ -82,8 +82,7 @@ final class KafkaConsumer: EventLogConsumer {
     }
 
     func poll(maxRecords: Int, timeout: Duration) async throws -> [ConsumedRecord] {
-        let milliseconds = Int32(
-            clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(clamping: timeout.milliseconds)
         let queue = self.queue
         let context = self.context
         return try await thread.runIfActive {

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import MeridianCore
 import NIOCore
 import NIOHTTP1
 
@@ -98,11 +99,5 @@ public struct SMTPChannel: NotificationChannel {
     public func deliver(_ message: OutgoingMessage) async throws {
         guard let email = message.email else { throw NoAddress(userID: message.userID) }
         try await client.send(from: from, to: email, subject: message.subject, body: message.body, messageID: message.id)
-    }
-}
-
-extension Duration {
-    var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

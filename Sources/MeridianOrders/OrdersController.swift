@@ -150,7 +150,7 @@ public struct OrdersController: APIRoutes {
 
         let id = RandomID.uuidString()
         let now = Date()
-        let expiresAt = now.addingTimeInterval(TimeInterval(configuration.reservationTTL.components.seconds))
+        let expiresAt = now.addingTimeInterval(configuration.reservationTTL.timeInterval)
         let reserved: [ReservedItem]
         switch try await catalog.reserve(order: id, items: items, expiresAt: expiresAt) {
         case .reserved(let held):

@@ -184,9 +184,7 @@ struct BenchIngest: AsyncParsableCommand {
             }
             return await group.reduce(0, +)
         }
-        let seconds =
-            Double(start.duration(to: .now).components.seconds)
-            + Double(start.duration(to: .now).components.attoseconds) / 1e18
+        let seconds = start.duration(to: .now).timeInterval
         await close(log)
         return Double(total) / max(seconds, 0.001)
     }
