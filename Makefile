@@ -6,7 +6,7 @@ PORT ?= 8080
 BIN := .build/debug/meridian
 RELEASE_BIN := .build/release/meridian
 
-.PHONY: run test ci deps build release format format-check openapi openapi-check bench bench-orders clean
+.PHONY: run test ci deps build release format format-check openapi openapi-check fuzz-api bench bench-orders clean
 
 deps:
 	@scripts/install-deps.sh
@@ -22,7 +22,7 @@ run: build
 
 test: build
 	$(SWIFT) build --build-tests
-	MERIDIAN_BINARY=$(CURDIR)/$(BIN) scripts/with-postgres.sh $(SWIFT) test --skip-build --parallel --num-workers 2
+	MERIDIAN_TEST_BINARY=$(CURDIR)/$(BIN) scripts/with-postgres.sh $(SWIFT) test --skip-build --parallel --num-workers 2
 
 format:
 	$(SWIFT) format --in-place --recursive Package.swift Sources Tests
@@ -37,7 +37,12 @@ openapi: deps
 openapi-check: deps
 	python3 scripts/openapi.py check
 
-ci: format-check openapi-check test
+# Property-based API testing (schemathesis) against a running server on PostgreSQL, with a customer's, an admin's
+# and a service token; fixed seed. Longer: FUZZ_MAX_TIME=1800 FUZZ_SEED=7 make fuzz-api.
+fuzz-api: build
+	MERIDIAN_TEST_BINARY=$(CURDIR)/$(BIN) scripts/with-postgres.sh scripts/fuzz-api.sh
+
+ci: format-check openapi-check test fuzz-api
 
 # Benchmarks against the Kafka mock cluster (release build); results go to docs/benchmarks.md.
 bench: release

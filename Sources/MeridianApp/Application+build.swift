@@ -97,10 +97,42 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> MeridianApplication {
     let eventLog = try await buildEventLog(settings: settings, logger: logger, metrics: metrics)
+    var store: SQLStoreService?
     do {
-        try await eventLog.createTopics(settings.topics.all.map { TopicSpec(name: $0, partitions: settings.topicPartitions) })
+        return try await assemble(
+            settings: settings, eventLog: eventLog, opened: &store, logger: logger, registry: registry, metrics: metrics,
+            onServerRunning: onServerRunning)
     } catch {
-        logger.warning("could not create the contract topics", metadata: ["error": "\(error)"])
+        // Nothing that was opened outlives a failed start.
+        if let store = store as? SQLiteStore { try? await store.close() }
+        if let closable = eventLog as? any ClosableEventLog { await closable.close() }
+        throw error
+    }
+}
+
+/// The rest of ``buildApplication(settings:logger:registry:metrics:onServerRunning:)`` once the event log is open;
+/// `opened` gets the store as soon as it is open, so a failure after it can close it.
+private func assemble(
+    settings: MeridianSettings,
+    eventLog: EventLogService,
+    opened: inout SQLStoreService?,
+    logger: Logger,
+    registry: PrometheusCollectorRegistry,
+    metrics: any MetricsFactory,
+    onServerRunning: @escaping @Sendable (Int) async -> Void
+) async throws -> MeridianApplication {
+    if settings.eventLog == .kafka, !(await eventLog.isReachable()) {
+        // One line instead of every client's connection errors; appends wait and retry until the brokers answer.
+        logger.warning(
+            "Kafka brokers unreachable: events wait and are retried until they answer (kafka.brokers, MERIDIAN_KAFKA_BROKERS)",
+            metadata: ["kafka_brokers": .string(settings.kafka.brokers)])
+    } else {
+        do {
+            try await eventLog.createTopics(
+                settings.topics.all.map { TopicSpec(name: $0, partitions: settings.topicPartitions) })
+        } catch {
+            logger.warning("could not create the contract topics", metadata: ["error": "\(error)"])
+        }
     }
     var ingestor: Ingestor?
     if settings.roles.contains(.ingestor) {
@@ -114,29 +146,40 @@ public func buildApplication(
     if settings.roles.contains(.gateway) || settings.roles.contains(where: storeRoles.contains) {
         tokens = try await buildTokens(settings: settings, logger: logger)
     }
+    var accounts: CachedAccountStatus?
     if let tokens, settings.roles.contains(where: storeRoles.contains) {
         let sqlStore = try await buildStore(settings: settings, logger: logger)
+        opened = sqlStore
         store = sqlStore
+        accounts = buildAccountStatus(settings: settings, store: sqlStore, tokens: tokens)
         commerce = try buildCommerce(
             CommerceContext(
                 settings: settings, store: sqlStore, eventLog: eventLog, tokens: tokens, metrics: metrics, logger: logger,
-                ready: migrated.wait))
+                accounts: accounts, ready: migrated.wait))
+    } else if let tokens {
+        accounts = buildAccountStatus(settings: settings, store: nil, tokens: tokens)
     }
     let proxies = settings.roles.contains(.gateway) ? gatewayRoutes(settings) : []
     let router = buildRouter(
         eventLog: eventLog, ingestor: ingestor, registry: registry, metrics: metrics, tokens: tokens, store: store,
         migrated: store == nil ? nil : migrated, routes: commerce.routes, proxies: proxies, gateway: settings.gateway,
-        corsOrigin: settings.corsOrigin)
+        corsOrigin: settings.corsOrigin, limits: settings.limits, accounts: accounts)
     var http = Application(
         router: router,
+        server: .http1(configuration: .init(additionalChannelHandlers: [ParserErrorHandler()])),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "meridian"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
         logger: logger)
     if let store {
         // The store's pool runs as a service, so migrations run once the services started, before the server.
         http.beforeServerStarts {
-            for applied in try await migrate(store, roles: settings.roles) {
-                logger.info("migration applied", metadata: ["migration": "\(applied)"])
+            do {
+                for applied in try await migrate(store, roles: settings.roles) {
+                    logger.info("migration applied", metadata: ["migration": "\(applied)"])
+                }
+            } catch {
+                throw StartupError(
+                    .unavailable, "cannot migrate the database \(redacted(settings.storageURL)): \(error) (storage.url)")
             }
             migrated.open()
         }
@@ -158,13 +201,16 @@ public func buildRouter(
     routes: [any APIRoutes] = [],
     proxies: [GatewayRoute] = [],
     gateway: GatewayMiddleware.Configuration = .init(),
-    corsOrigin: String = ""
+    corsOrigin: String = "",
+    limits: RequestLimits = .init(),
+    accounts: (any AccountStatus)? = nil
 ) -> Router<MeridianRequestContext> {
     let router = Router(context: MeridianRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: HTTPMetricsMiddleware(factory: metrics))
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ProblemMiddleware())
+    router.add(middleware: RequestLimitsMiddleware(limits: limits))
     if !corsOrigin.isEmpty {
         router.add(
             middleware: CORSMiddleware(
@@ -173,7 +219,7 @@ public func buildRouter(
                 allowMethods: [.get, .post, .put, .patch, .delete, .options], maxAge: .seconds(600)))
     }
     if let tokens {
-        router.add(middleware: AuthenticationMiddleware(tokens: tokens))
+        router.add(middleware: AuthenticationMiddleware(tokens: tokens, accounts: accounts))
         router.add(middleware: GatewayMiddleware(configuration: gateway))
     }
     if !proxies.isEmpty {

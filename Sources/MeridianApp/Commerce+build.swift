@@ -21,12 +21,15 @@ public struct CommerceContext: Sendable {
     public var tokens: TokenService
     public var metrics: any MetricsFactory
     public var logger: Logger
+    /// Whether accounts may still act, as the authentication asks it; told when an account changes here.
+    public var accounts: CachedAccountStatus?
     /// Awaited by the workers before they start (until the migrations ran).
     public var ready: @Sendable () async -> Void
 
     public init(
         settings: MeridianSettings, store: any SQLStore, eventLog: any EventLog, tokens: TokenService,
-        metrics: any MetricsFactory, logger: Logger, ready: @escaping @Sendable () async -> Void = {}
+        metrics: any MetricsFactory, logger: Logger, accounts: CachedAccountStatus? = nil,
+        ready: @escaping @Sendable () async -> Void = {}
     ) {
         self.settings = settings
         self.store = store
@@ -34,6 +37,7 @@ public struct CommerceContext: Sendable {
         self.tokens = tokens
         self.metrics = metrics
         self.logger = logger
+        self.accounts = accounts
         self.ready = ready
     }
 
@@ -95,11 +99,36 @@ public func buildCommerce(_ context: CommerceContext) throws -> CommerceParts {
 /// The users role: registration, login, profiles.
 public func buildUsers(_ context: CommerceContext) -> CommerceParts {
     var parts = CommerceParts()
+    let accounts = context.accounts
     parts.routes.append(
         UsersController(
             users: UserStore(store: context.store), tokens: context.tokens, configuration: context.settings.users,
-            logger: context.logger))
+            logger: context.logger, onAccountChange: { accounts?.forget($0) }))
     return parts
+}
+
+/// Who answers "is this account still enabled?" for the authentication of this process: the users role's
+/// own table when it runs here, else the users service over HTTP; cached for `auth.accountCacheSeconds`.
+func buildAccountStatus(settings: MeridianSettings, store: (any SQLStore)?, tokens: TokenService) -> CachedAccountStatus? {
+    let upstream: any AccountStatus
+    if settings.roles.contains(.users), let store {
+        upstream = StoreAccountStatus(users: UserStore(store: store))
+    } else if let url = settings.serviceURLs[.users] {
+        upstream = HTTPAccountStatus(client: ServiceClient(name: "users", baseURL: url, tokens: tokens))
+    } else {
+        return nil
+    }
+    return CachedAccountStatus(upstream: upstream, ttl: settings.accountCheckInterval)
+}
+
+/// The users table as the authentication of this process asks it.
+struct StoreAccountStatus: AccountStatus {
+    let users: UserStore
+
+    func isActive(_ userID: String) async throws -> Bool {
+        guard let user = try await users.find(id: UserID(rawValue: userID)) else { return false }
+        return !user.disabled
+    }
 }
 
 /// The products role: the catalog, its outbox, the consumer that ends reservations, and the sweeper

@@ -57,6 +57,50 @@ enum OpenAPIDocument {
    "bearer": []
   }
  ],
+ "x-common-responses": {
+  "operational": {
+   "400": {
+    "$ref": "#/components/responses/BadRequest"
+   },
+   "414": {
+    "$ref": "#/components/responses/URITooLong"
+   },
+   "431": {
+    "$ref": "#/components/responses/HeadersTooLarge"
+   }
+  },
+  "anyRequest": {
+   "400": {
+    "$ref": "#/components/responses/BadRequest"
+   },
+   "401": {
+    "$ref": "#/components/responses/Unauthorized"
+   },
+   "414": {
+    "$ref": "#/components/responses/URITooLong"
+   },
+   "429": {
+    "$ref": "#/components/responses/TooManyRequests"
+   },
+   "431": {
+    "$ref": "#/components/responses/HeadersTooLarge"
+   },
+   "503": {
+    "$ref": "#/components/responses/Unavailable"
+   }
+  },
+  "withBody": {
+   "413": {
+    "$ref": "#/components/responses/TooLarge"
+   },
+   "415": {
+    "$ref": "#/components/responses/UnsupportedMediaType"
+   },
+   "422": {
+    "$ref": "#/components/responses/Problem"
+   }
+  }
+ },
  "paths": {
   "/health": {
    "get": {
@@ -67,6 +111,15 @@ enum OpenAPIDocument {
     "operationId": "health",
     "security": [],
     "responses": {
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
      "200": {
       "description": "The process runs.",
       "content": {
@@ -95,6 +148,15 @@ enum OpenAPIDocument {
     "operationId": "ready",
     "security": [],
     "responses": {
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
      "200": {
       "description": "Every dependency answers.",
       "content": {
@@ -127,6 +189,15 @@ enum OpenAPIDocument {
     "operationId": "metrics",
     "security": [],
     "responses": {
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
      "200": {
       "description": "Prometheus text format.",
       "content": {
@@ -149,6 +220,15 @@ enum OpenAPIDocument {
     "operationId": "openapi",
     "security": [],
     "responses": {
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
      "200": {
       "description": "The OpenAPI document as JSON.",
       "content": {
@@ -197,6 +277,33 @@ enum OpenAPIDocument {
      }
     },
     "responses": {
+     "413": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "415": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "422": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "400": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Problem"
+     },
      "202": {
       "description": "Accepted (or dead-lettered by the log for good, durably in `events-dlq`).",
       "content": {
@@ -216,27 +323,6 @@ enum OpenAPIDocument {
         }
        }
       }
-     },
-     "400": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "413": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "415": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "422": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "429": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "503": {
-      "$ref": "#/components/responses/Problem"
      }
     }
    }
@@ -284,22 +370,6 @@ enum OpenAPIDocument {
      }
     },
     "responses": {
-     "200": {
-      "description": "Outcomes per event, in order, and counts per outcome.",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/IngestBatchOutcome"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
-     },
      "413": {
       "$ref": "#/components/responses/Problem"
      },
@@ -309,11 +379,33 @@ enum OpenAPIDocument {
      "422": {
       "$ref": "#/components/responses/Problem"
      },
+     "400": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
      "429": {
       "$ref": "#/components/responses/Problem"
      },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
      "503": {
       "$ref": "#/components/responses/Problem"
+     },
+     "200": {
+      "description": "Outcomes per event, in order, and counts per outcome.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/IngestBatchOutcome"
+        }
+       }
+      }
      }
     }
    }
@@ -339,15 +431,18 @@ enum OpenAPIDocument {
         "properties": {
          "email": {
           "type": "string",
-          "format": "email"
+          "format": "email",
+          "maxLength": 254
          },
          "password": {
           "type": "string",
           "minLength": 8,
-          "description": "Not one of the most common passwords."
+          "description": "8 characters to 72 bytes, no control characters, not one of the most common passwords."
          },
          "name": {
-          "type": "string"
+          "type": "string",
+          "maxLength": 100,
+          "description": "One line."
          }
         }
        }
@@ -355,6 +450,33 @@ enum OpenAPIDocument {
      }
     },
     "responses": {
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "422": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "400": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "201": {
       "description": "Registered as a customer.",
       "content": {
@@ -365,16 +487,7 @@ enum OpenAPIDocument {
        }
       }
      },
-     "400": {
-      "$ref": "#/components/responses/Problem"
-     },
      "409": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "415": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "422": {
       "$ref": "#/components/responses/Problem"
      }
     }
@@ -394,6 +507,24 @@ enum OpenAPIDocument {
      }
     ],
     "responses": {
+     "400": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "A page of users.",
       "content": {
@@ -403,12 +534,6 @@ enum OpenAPIDocument {
         }
        }
       }
-     },
-     "400": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
      },
      "403": {
       "$ref": "#/components/responses/Problem"
@@ -447,6 +572,33 @@ enum OpenAPIDocument {
      }
     },
     "responses": {
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "422": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "400": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "The token.",
       "content": {
@@ -473,15 +625,6 @@ enum OpenAPIDocument {
         }
        }
       }
-     },
-     "400": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "415": {
-      "$ref": "#/components/responses/Problem"
      }
     }
    }
@@ -494,6 +637,24 @@ enum OpenAPIDocument {
     "summary": "The signed-in user",
     "operationId": "me",
     "responses": {
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "The user.",
       "content": {
@@ -503,9 +664,6 @@ enum OpenAPIDocument {
         }
        }
       }
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
      }
     }
    },
@@ -523,7 +681,8 @@ enum OpenAPIDocument {
         "type": "object",
         "properties": {
          "name": {
-          "type": "string"
+          "type": "string",
+          "maxLength": 100
          },
          "password": {
           "type": "string",
@@ -535,6 +694,33 @@ enum OpenAPIDocument {
      }
     },
     "responses": {
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "400": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "The user.",
       "content": {
@@ -544,15 +730,6 @@ enum OpenAPIDocument {
         }
        }
       }
-     },
-     "400": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "422": {
-      "$ref": "#/components/responses/Problem"
      }
     }
    }
@@ -575,6 +752,24 @@ enum OpenAPIDocument {
      }
     ],
     "responses": {
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "The disabled user.",
       "content": {
@@ -584,9 +779,6 @@ enum OpenAPIDocument {
         }
        }
       }
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
      },
      "403": {
       "$ref": "#/components/responses/Problem"
@@ -658,6 +850,24 @@ enum OpenAPIDocument {
      }
     ],
     "responses": {
+     "400": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "A page of products.",
       "content": {
@@ -667,9 +877,6 @@ enum OpenAPIDocument {
         }
        }
       }
-     },
-     "400": {
-      "$ref": "#/components/responses/Problem"
      }
     }
    },
@@ -705,7 +912,8 @@ enum OpenAPIDocument {
          },
          "price_cents": {
           "type": "integer",
-          "minimum": 0
+          "minimum": 0,
+          "maximum": 10000000000
          },
          "currency": {
           "type": "string",
@@ -715,6 +923,7 @@ enum OpenAPIDocument {
          "stock": {
           "type": "integer",
           "minimum": 0,
+          "maximum": 1000000000,
           "default": 0
          }
         }
@@ -723,6 +932,33 @@ enum OpenAPIDocument {
      }
     },
     "responses": {
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "422": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "400": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "201": {
       "description": "Created.",
       "content": {
@@ -733,19 +969,7 @@ enum OpenAPIDocument {
        }
       }
      },
-     "400": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
-     },
      "403": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "415": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "422": {
       "$ref": "#/components/responses/Problem"
      }
     }
@@ -770,6 +994,24 @@ enum OpenAPIDocument {
     "operationId": "getProduct",
     "security": [],
     "responses": {
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "The product.",
       "content": {
@@ -799,20 +1041,27 @@ enum OpenAPIDocument {
         "type": "object",
         "properties": {
          "name": {
-          "type": "string"
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 200
          },
          "description": {
-          "type": "string"
+          "type": "string",
+          "maxLength": 5000
          },
          "category": {
-          "type": "string"
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 100
          },
          "price_cents": {
           "type": "integer",
-          "minimum": 0
+          "minimum": 0,
+          "maximum": 10000000000
          },
          "currency": {
-          "type": "string"
+          "type": "string",
+          "pattern": "^[A-Z]{3}$"
          }
         }
        }
@@ -820,6 +1069,33 @@ enum OpenAPIDocument {
      }
     },
     "responses": {
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "400": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "The product.",
       "content": {
@@ -830,19 +1106,10 @@ enum OpenAPIDocument {
        }
       }
      },
-     "400": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
-     },
      "403": {
       "$ref": "#/components/responses/Problem"
      },
      "404": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "422": {
       "$ref": "#/components/responses/Problem"
      }
     }
@@ -854,11 +1121,26 @@ enum OpenAPIDocument {
     "summary": "Soft-delete a product (admin); emits `product.deleted`",
     "operationId": "deleteProduct",
     "responses": {
-     "204": {
-      "description": "Deleted."
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
      },
      "401": {
       "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
+     "204": {
+      "description": "Deleted."
      },
      "403": {
       "$ref": "#/components/responses/Problem"
@@ -897,7 +1179,10 @@ enum OpenAPIDocument {
         ],
         "properties": {
          "delta": {
-          "type": "integer"
+          "type": "integer",
+          "minimum": -1000000000,
+          "maximum": 1000000000,
+          "description": "Units to add (negative to take away); the stock stays between the units reserved and 1,000,000,000."
          }
         }
        }
@@ -905,6 +1190,33 @@ enum OpenAPIDocument {
      }
     },
     "responses": {
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "400": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "The product.",
       "content": {
@@ -914,12 +1226,6 @@ enum OpenAPIDocument {
         }
        }
       }
-     },
-     "400": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
      },
      "403": {
       "$ref": "#/components/responses/Problem"
@@ -941,6 +1247,24 @@ enum OpenAPIDocument {
     "summary": "The signed-in user's cart, with totals from current prices",
     "operationId": "getCart",
     "responses": {
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "The cart.",
       "content": {
@@ -950,9 +1274,6 @@ enum OpenAPIDocument {
         }
        }
       }
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
      }
     }
    },
@@ -963,6 +1284,24 @@ enum OpenAPIDocument {
     "summary": "Empty the cart",
     "operationId": "clearCart",
     "responses": {
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "The empty cart.",
       "content": {
@@ -972,9 +1311,6 @@ enum OpenAPIDocument {
         }
        }
       }
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
      }
     }
    }
@@ -997,6 +1333,33 @@ enum OpenAPIDocument {
      }
     },
     "responses": {
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "400": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "The cart.",
       "content": {
@@ -1007,16 +1370,7 @@ enum OpenAPIDocument {
        }
       }
      },
-     "400": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
-     },
      "404": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "422": {
       "$ref": "#/components/responses/Problem"
      }
     }
@@ -1060,6 +1414,33 @@ enum OpenAPIDocument {
      }
     },
     "responses": {
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "400": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "The cart.",
       "content": {
@@ -1070,16 +1451,7 @@ enum OpenAPIDocument {
        }
       }
      },
-     "400": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
-     },
      "404": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "422": {
       "$ref": "#/components/responses/Problem"
      }
     }
@@ -1091,6 +1463,24 @@ enum OpenAPIDocument {
     "summary": "Remove a line",
     "operationId": "removeFromCart",
     "responses": {
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "The cart.",
       "content": {
@@ -1100,9 +1490,6 @@ enum OpenAPIDocument {
         }
        }
       }
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
      },
      "404": {
       "$ref": "#/components/responses/Problem"
@@ -1125,7 +1512,8 @@ enum OpenAPIDocument {
       "schema": {
        "type": "string",
        "minLength": 1,
-       "maxLength": 255
+       "maxLength": 255,
+       "pattern": "^[!-~]+$"
       }
      }
     ],
@@ -1141,6 +1529,9 @@ enum OpenAPIDocument {
         "properties": {
          "payment_method": {
           "type": "string",
+          "pattern": "^pm_[A-Za-z0-9_]+$",
+          "minLength": 4,
+          "maxLength": 100,
           "description": "A payment method token of the (simulated) provider.",
           "examples": [
            "pm_card_visa",
@@ -1162,6 +1553,33 @@ enum OpenAPIDocument {
      }
     },
     "responses": {
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "422": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "400": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "201": {
       "description": "Placed, awaiting payment.",
       "headers": {
@@ -1189,19 +1607,7 @@ enum OpenAPIDocument {
        }
       }
      },
-     "400": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
-     },
      "409": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "415": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "422": {
       "$ref": "#/components/responses/Problem"
      }
     }
@@ -1236,6 +1642,24 @@ enum OpenAPIDocument {
      }
     ],
     "responses": {
+     "400": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "A page of orders.",
       "content": {
@@ -1245,12 +1669,6 @@ enum OpenAPIDocument {
         }
        }
       }
-     },
-     "400": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
      }
     }
    }
@@ -1273,6 +1691,24 @@ enum OpenAPIDocument {
      }
     ],
     "responses": {
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "The order.",
       "content": {
@@ -1282,9 +1718,6 @@ enum OpenAPIDocument {
         }
        }
       }
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
      },
      "403": {
       "$ref": "#/components/responses/Problem"
@@ -1318,6 +1751,24 @@ enum OpenAPIDocument {
      }
     ],
     "responses": {
+     "400": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "A page of payments.",
       "content": {
@@ -1327,12 +1778,6 @@ enum OpenAPIDocument {
         }
        }
       }
-     },
-     "400": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
      }
     }
    }
@@ -1355,6 +1800,24 @@ enum OpenAPIDocument {
      }
     ],
     "responses": {
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "The payment.",
       "content": {
@@ -1364,9 +1827,6 @@ enum OpenAPIDocument {
         }
        }
       }
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
      },
      "403": {
       "$ref": "#/components/responses/Problem"
@@ -1393,6 +1853,24 @@ enum OpenAPIDocument {
      }
     ],
     "responses": {
+     "400": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "A page of notifications.",
       "content": {
@@ -1402,12 +1880,6 @@ enum OpenAPIDocument {
         }
        }
       }
-     },
-     "400": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
      }
     }
    }
@@ -1430,6 +1902,24 @@ enum OpenAPIDocument {
      }
     ],
     "responses": {
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "The product's summary.",
       "content": {
@@ -1439,9 +1929,6 @@ enum OpenAPIDocument {
         }
        }
       }
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
      },
      "403": {
       "$ref": "#/components/responses/Problem"
@@ -1490,6 +1977,33 @@ enum OpenAPIDocument {
      }
     },
     "responses": {
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "400": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "The outcome: reserved (with each product's summary), short_of_stock or unknown_product.",
       "content": {
@@ -1536,16 +2050,7 @@ enum OpenAPIDocument {
        }
       }
      },
-     "400": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
-     },
      "403": {
-      "$ref": "#/components/responses/Problem"
-     },
-     "422": {
       "$ref": "#/components/responses/Problem"
      }
     }
@@ -1569,11 +2074,26 @@ enum OpenAPIDocument {
      }
     ],
     "responses": {
-     "204": {
-      "description": "Released."
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
      },
      "401": {
       "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
+     "204": {
+      "description": "Released."
      },
      "403": {
       "$ref": "#/components/responses/Problem"
@@ -1599,6 +2119,24 @@ enum OpenAPIDocument {
      }
     ],
     "responses": {
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "The lines.",
       "content": {
@@ -1612,8 +2150,65 @@ enum OpenAPIDocument {
        }
       }
      },
-     "401": {
+     "403": {
       "$ref": "#/components/responses/Problem"
+     }
+    }
+   }
+  },
+  "/internal/users/{id}/status": {
+   "get": {
+    "tags": [
+     "internal"
+    ],
+    "summary": "Whether a user's account may act (the authentication of every other process asks this)",
+    "operationId": "internalUserStatus",
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "responses": {
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
+     "200": {
+      "description": "The account's state; `active` is false for a disabled or unknown user.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "required": [
+          "active"
+         ],
+         "properties": {
+          "active": {
+           "type": "boolean"
+          }
+         }
+        }
+       }
+      }
      },
      "403": {
       "$ref": "#/components/responses/Problem"
@@ -1639,6 +2234,24 @@ enum OpenAPIDocument {
      }
     ],
     "responses": {
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Problem"
+     },
+     "414": {
+      "$ref": "#/components/responses/URITooLong"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "431": {
+      "$ref": "#/components/responses/HeadersTooLarge"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
      "200": {
       "description": "The contact.",
       "content": {
@@ -1660,9 +2273,6 @@ enum OpenAPIDocument {
         }
        }
       }
-     },
-     "401": {
-      "$ref": "#/components/responses/Problem"
      },
      "403": {
       "$ref": "#/components/responses/Problem"
@@ -1720,6 +2330,100 @@ enum OpenAPIDocument {
   "responses": {
    "Problem": {
     "description": "An RFC 9457 problem naming the field at fault.",
+    "content": {
+     "application/problem+json": {
+      "schema": {
+       "$ref": "#/components/schemas/Problem"
+      }
+     }
+    }
+   },
+   "BadRequest": {
+    "description": "Malformed JSON, a missing or mistyped field, or a path or query parameter with control characters.",
+    "content": {
+     "application/problem+json": {
+      "schema": {
+       "$ref": "#/components/schemas/Problem"
+      }
+     }
+    }
+   },
+   "Unauthorized": {
+    "description": "A bearer token that is not valid, has expired, or belongs to an account disabled since.",
+    "content": {
+     "application/problem+json": {
+      "schema": {
+       "$ref": "#/components/schemas/Problem"
+      }
+     }
+    }
+   },
+   "TooLarge": {
+    "description": "The body exceeds `http.maxJsonBodyBytes` (or the ingest limits on `/events`).",
+    "content": {
+     "application/problem+json": {
+      "schema": {
+       "$ref": "#/components/schemas/Problem"
+      }
+     }
+    }
+   },
+   "UnsupportedMediaType": {
+    "description": "The body is not `application/json` (UTF-8), or not one of the ingest media types on `/events`.",
+    "content": {
+     "application/problem+json": {
+      "schema": {
+       "$ref": "#/components/schemas/Problem"
+      }
+     }
+    }
+   },
+   "URITooLong": {
+    "description": "The request target exceeds `http.maxUriBytes`.",
+    "content": {
+     "application/problem+json": {
+      "schema": {
+       "$ref": "#/components/schemas/Problem"
+      }
+     }
+    }
+   },
+   "HeadersTooLarge": {
+    "description": "The request line and headers exceed 80 KiB (the HTTP parser's limit).",
+    "content": {
+     "application/problem+json": {
+      "schema": {
+       "$ref": "#/components/schemas/Problem"
+      }
+     }
+    }
+   },
+   "TooManyRequests": {
+    "description": "A rate limit; retry after `Retry-After` seconds.",
+    "headers": {
+     "Retry-After": {
+      "schema": {
+       "type": "integer"
+      }
+     }
+    },
+    "content": {
+     "application/problem+json": {
+      "schema": {
+       "$ref": "#/components/schemas/Problem"
+      }
+     }
+    }
+   },
+   "Unavailable": {
+    "description": "A service this one depends on cannot answer now; retry after `Retry-After` seconds.",
+    "headers": {
+     "Retry-After": {
+      "schema": {
+       "type": "integer"
+      }
+     }
+    },
     "content": {
      "application/problem+json": {
       "schema": {
@@ -2077,7 +2781,9 @@ enum OpenAPIDocument {
     ],
     "properties": {
      "product_id": {
-      "type": "string"
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 100
      },
      "quantity": {
       "type": "integer",

@@ -79,7 +79,7 @@ struct OperationalRoutes: APIRoutes {
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+                body: .init(byteBuffer: ByteBuffer(bytes: MetricsHelp.annotate(registry.emitToBuffer()))))
         }
         let document = ByteBuffer(string: OpenAPIDocument.json)
         router.get("/openapi.json") { _, _ in

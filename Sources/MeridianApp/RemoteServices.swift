@@ -16,7 +16,8 @@ import NIOHTTP1
 
 // Split mode: a role that another role of the same process would answer in process is reached over HTTP
 // instead, at the address `services.<role>Url` names. The owning role serves these `/internal/...` routes;
-// callers sign each request with a short-lived service token (the shared `auth.jwtSecret`, role admin).
+// callers sign each request with a service token (the shared `auth.jwtSecret`, role `service`, which no
+// person's token has: an admin's token is refused there too).
 
 /// A call between services failed (the other service is down, or answered what it must not).
 public struct ServiceCallFailed: Error, CustomStringConvertible {
@@ -36,7 +37,7 @@ struct ServiceClient: Sendable {
     ) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
-        let token = try await tokens.issue(for: Principal(userID: "service:\(name)", role: .admin))
+        let token = try await tokens.issue(for: .service(name))
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
@@ -165,6 +166,22 @@ struct HTTPCartContents: CartContents {
     }
 }
 
+/// Whether an account may act, asked of the users service over HTTP.
+struct HTTPAccountStatus: AccountStatus {
+    let client: ServiceClient
+
+    struct Status: Codable {
+        var active: Bool
+    }
+
+    func isActive(_ userID: String) async throws -> Bool {
+        let (status, body) = try await client.call(.GET, "/internal/users/\(HTTPProductCatalog.escape(userID))/status")
+        if status == 404 { return false }
+        guard status == 200 else { throw client.unexpected(status, body) }
+        return try client.decode(Status.self, body).active
+    }
+}
+
 /// The users service over HTTP.
 struct HTTPUserDirectory: UserDirectory {
     let client: ServiceClient
@@ -193,7 +210,7 @@ struct InternalRoutes: APIRoutes {
         let group = router.group("internal")
         if let products {
             group.get("products/:id") { _, context -> Response in
-                _ = try context.requireAdmin()
+                _ = try context.requireService()
                 let id = ProductID(rawValue: context.parameters.get("id") ?? "")
                 guard let product = try await products.find(id) else {
                     throw ProblemDetails(.notFound, slug: "not-found", detail: "no product \(id.rawValue)")
@@ -204,36 +221,44 @@ struct InternalRoutes: APIRoutes {
                         available: product.available))
             }
             group.post("reservations") { request, context -> Response in
-                _ = try context.requireAdmin()
-                let wanted = try await decodeJSONBody(ReservationRequest.self, from: request)
+                _ = try context.requireService()
+                let wanted = try await decodeJSONBody(ReservationRequest.self, from: request, context: context)
+                // The same rules as a customer's order: another service's request is input too.
+                let order = try TextRules.check(wanted.order, field: "order", maxCharacters: 100)
+                try StockRequest.validate(wanted.items)
                 guard let expiresAt = Timestamp.parse(wanted.expiresAt) else {
-                    throw ProblemDetails(
-                        .unprocessableContent, slug: "invalid-field", detail: "expires_at is not RFC 3339", field: "expires_at")
+                    throw FieldViolation(field: "expires_at", "must be an RFC 3339 time")
                 }
-                let outcome = try await products.reserve(order: wanted.order, items: wanted.items, expiresAt: expiresAt)
+                let outcome = try await products.reserve(order: order, items: wanted.items, expiresAt: expiresAt)
                 return jsonResponse(ReservationAnswer(outcome))
             }
             group.delete("reservations/:order") { _, context -> Response in
-                _ = try context.requireAdmin()
+                _ = try context.requireService()
                 try await products.release(order: context.parameters.get("order") ?? "")
                 return Response(status: .noContent)
             }
         }
         if let carts {
             group.get("carts/:user/lines") { _, context -> Response in
-                _ = try context.requireAdmin()
+                _ = try context.requireService()
                 let lines = try await carts.lines(of: context.parameters.get("user") ?? "")
                 return jsonResponse(lines.map { StockRequest(productID: $0.product, quantity: $0.quantity) })
             }
         }
         if let users {
             group.get("users/:id/contact") { _, context -> Response in
-                _ = try context.requireAdmin()
+                _ = try context.requireService()
                 let id = context.parameters.get("id") ?? ""
                 guard let user = try await users.find(id: UserID(rawValue: id)) else {
                     throw ProblemDetails(.notFound, slug: "not-found", detail: "no user \(id)")
                 }
                 return jsonResponse(HTTPUserDirectory.Contact(name: user.name, email: user.email))
+            }
+            group.get("users/:id/status") { _, context -> Response in
+                _ = try context.requireService()
+                let id = context.parameters.get("id") ?? ""
+                let user = try await users.find(id: UserID(rawValue: id))
+                return jsonResponse(HTTPAccountStatus.Status(active: user.map { !$0.disabled } ?? false))
             }
         }
     }

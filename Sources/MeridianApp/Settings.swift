@@ -3,6 +3,7 @@ import Foundation
 import MeridianAuth
 import MeridianCore
 import MeridianEventLog
+import MeridianHTTP
 import MeridianIngest
 import MeridianKafka
 import MeridianNotifications
@@ -20,6 +21,8 @@ public struct MeridianSettings: Sendable {
     public var roles: [Role]
     public var host: String
     public var port: Int
+    /// Largest JSON body and request target the HTTP API accepts.
+    public var limits: RequestLimits
     public var dataDirectory: String
     public var eventLog: EventLogKind
     public var topics: Topics
@@ -34,6 +37,8 @@ public struct MeridianSettings: Sendable {
     /// The HS256 secret for access tokens; empty means one kept in the data dir (embedded mode).
     public var jwtSecret: String
     public var tokenLifetime: Duration
+    /// How long a process trusts its last answer to "is this account still enabled?" (0: ask every time).
+    public var accountCheckInterval: Duration
     public var users: UsersController.Configuration
     public var gateway: GatewayMiddleware.Configuration
     public var orders: OrdersController.Configuration
@@ -49,6 +54,7 @@ public struct MeridianSettings: Sendable {
     public var corsOrigin: String
     public var shutdownTimeout: Duration
     public var logLevel: String
+    /// `auto` (text on a terminal, else JSON lines), `json` or `text`.
     public var logFormat: String
 
     /// The roles `meridian serve --role` knows.
@@ -68,176 +74,88 @@ public struct MeridianSettings: Sendable {
         case embedded, kafka
     }
 
-    /// A setting with a value that cannot be used.
-    public struct InvalidSetting: Error, CustomStringConvertible {
-        public var key: String
-        public var reason: String
-        public var description: String { "invalid setting \(key): \(reason)" }
-    }
+    /// A setting with a value that cannot be used (kept for callers that name it through the settings).
+    public typealias InvalidSetting = MeridianApp.InvalidSetting
 
-    /// Reads the settings; fails with the offending key on a bad value.
+    /// Warnings about the configuration: variables and config-file keys that no setting reads.
+    public var warnings: [String] = []
+
+    /// Reads and validates every setting; fails with the offending key, its source and what is accepted.
     ///
-    /// - Parameter environment: where `MERIDIAN_KAFKA_PROPERTY_<NAME>` variables are looked up.
-    public init(reader config: ConfigReader, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        let roleNames = config.stringArray(forKey: "roles", default: Role.allCases.map(\.rawValue))
+    /// - Parameter environment: where `MERIDIAN_KAFKA_PROPERTY_<NAME>` variables are looked up, and
+    ///   unknown `MERIDIAN_*` variables are found.
+    public init(reader config: SettingsReader, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        let roleNames = try config.stringArray("roles", default: Role.allCases.map(\.rawValue))
         roles = try roleNames.map { name in
-            guard let role = Role(rawValue: name) else {
-                throw InvalidSetting(
-                    key: "roles",
-                    reason: "unknown role '\(name)'; known: \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+            guard let role = Role(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw config.invalid(
+                    "roles", "unknown role '\(name)'; accepted: \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return role
         }
+        guard !roles.isEmpty else { throw config.invalid("roles", "name at least one role") }
         let http = config.scoped(to: "http")
-        host = http.string(forKey: "host", default: "127.0.0.1")
-        port = http.int(forKey: "port", default: 8080)
-        guard (0...65535).contains(port) else { throw InvalidSetting(key: "http.port", reason: "\(port) is not a port") }
-        dataDirectory = config.string(forKey: "dataDir", default: "./.meridian")
+        host = try http.string("host", default: "127.0.0.1")
+        guard !host.isEmpty else { throw http.invalid("host", "must not be empty") }
+        port = try http.int("port", default: 8080, in: 0...65535)
+        limits = RequestLimits()
+        limits.jsonBodyBytes = try http.int("maxJsonBodyBytes", default: limits.jsonBodyBytes, in: 1024...(64 * 1_048_576))
+        limits.uriBytes = try http.int("maxUriBytes", default: limits.uriBytes, in: 256...65_536)
+        dataDirectory = try config.string("dataDir", default: "./.meridian")
+        guard !dataDirectory.isEmpty else { throw config.invalid("dataDir", "must not be empty") }
 
-        let kindName = config.string(forKey: "eventLog", default: "embedded")
-        guard let kind = EventLogKind(rawValue: kindName) else {
-            throw InvalidSetting(key: "eventLog", reason: "'\(kindName)' is neither embedded nor kafka")
+        eventLog = EventLogKind(rawValue: try config.choice("eventLog", default: "embedded", ["embedded", "kafka"]))!
+        let prefix = try config.string("topics.prefix", default: "")
+        guard prefix.utf8.count <= 100, prefix.utf8.allSatisfy({ Self.topicCharacters.contains($0) }) else {
+            throw config.invalid("topics.prefix", "'\(prefix)' may hold only letters, digits, '.', '_' and '-' (at most 100)")
         }
-        eventLog = kind
-        topics = Topics(prefix: config.string(forKey: "topics.prefix", default: ""))
-        topicPartitions = Int32(clamping: config.int(forKey: "topics.partitions", default: 6))
+        topics = Topics(prefix: prefix)
+        topicPartitions = Int32(try config.int("topics.partitions", default: 6, in: 1...1024))
+        embedded = try Self.embedded(config.scoped(to: "embedded"), dataDirectory: dataDirectory, partitions: topicPartitions)
+        kafka = try Self.kafka(config.scoped(to: "kafka"), partitions: topicPartitions, environment: environment)
+        ingest = try Self.ingest(config.scoped(to: "ingest"))
 
-        let embeddedConfig = config.scoped(to: "embedded")
-        embedded = EmbeddedEventLog.Configuration(
-            path: embeddedConfig.string(
-                forKey: "path", default: (dataDirectory as NSString).appendingPathComponent("eventlog.sqlite")))
-        embedded.defaultPartitions = topicPartitions
-        embedded.synchronous = embeddedConfig.string(forKey: "synchronous", default: "FULL")
-        embedded.maxGroupCommit = embeddedConfig.int(forKey: "maxGroupCommit", default: 4096)
-
-        let kafkaConfig = config.scoped(to: "kafka")
-        kafka = KafkaConfiguration()
-        kafka.brokers = kafkaConfig.string(forKey: "brokers", default: kafka.brokers)
-        kafka.clientID = kafkaConfig.string(forKey: "clientId", default: kafka.clientID)
-        kafka.lingerMilliseconds = kafkaConfig.int(forKey: "lingerMs", default: kafka.lingerMilliseconds)
-        kafka.batchBytes = kafkaConfig.int(forKey: "batchBytes", default: kafka.batchBytes)
-        kafka.compression = kafkaConfig.string(forKey: "compression", default: kafka.compression)
-        kafka.messageTimeoutMilliseconds = kafkaConfig.int(
-            forKey: "messageTimeoutMs", default: kafka.messageTimeoutMilliseconds)
-        kafka.queueMaxMessages = kafkaConfig.int(forKey: "queueMaxMessages", default: kafka.queueMaxMessages)
-        kafka.queueMaxKilobytes = kafkaConfig.int(forKey: "queueMaxKbytes", default: kafka.queueMaxKilobytes)
-        kafka.statisticsIntervalMilliseconds = kafkaConfig.int(
-            forKey: "statisticsIntervalMs", default: kafka.statisticsIntervalMilliseconds)
-        kafka.replicationFactor = kafkaConfig.int(forKey: "replicationFactor", default: kafka.replicationFactor)
-        kafka.fetchWaitMilliseconds = kafkaConfig.int(forKey: "fetchWaitMs", default: kafka.fetchWaitMilliseconds)
-        guard (0...60_000).contains(kafka.fetchWaitMilliseconds) else {
-            throw InvalidSetting(key: "kafka.fetchWaitMs", reason: "must be 0...60000")
-        }
-        kafka.partitions = topicPartitions
-        for entry in kafkaConfig.stringArray(forKey: "properties", default: []) {
-            guard let equals = entry.firstIndex(of: "=") else {
-                throw InvalidSetting(key: "kafka.properties", reason: "'\(entry)' is not name=value")
-            }
-            kafka.properties[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
-        }
-        kafka.properties.merge(Self.kafkaPropertiesFromEnvironment(environment)) { _, environment in environment }
-
-        let ingestConfig = config.scoped(to: "ingest")
-        ingest = Ingestor.Configuration()
-        let ackName = ingestConfig.string(forKey: "ack", default: "durable")
-        guard let ack = AckMode(rawValue: ackName) else {
-            throw InvalidSetting(key: "ingest.ack", reason: "'\(ackName)' is neither durable nor enqueued")
-        }
-        ingest.ack = ack
-        ingest.decoder.maxEventBytes = ingestConfig.int(forKey: "maxEventBytes", default: ingest.decoder.maxEventBytes)
-        ingest.decoder.maxIDLength = ingestConfig.int(forKey: "maxIdLength", default: ingest.decoder.maxIDLength)
-        ingest.decoder.typePattern = ingestConfig.string(forKey: "typePattern", default: ingest.decoder.typePattern)
-        ingest.decoder.allowedTypes = Set(ingestConfig.stringArray(forKey: "allowedTypes", default: []))
-        ingest.decoder.defaultSource = ingestConfig.string(forKey: "defaultSource", default: ingest.decoder.defaultSource)
-        ingest.maxBatchEvents = ingestConfig.int(forKey: "maxBatchEvents", default: ingest.maxBatchEvents)
-        ingest.maxBatchBytes = ingestConfig.int(forKey: "maxBatchBytes", default: ingest.maxBatchBytes)
-        ingest.duplicateWindowSeconds = ingestConfig.double(
-            forKey: "duplicateWindowSeconds", default: ingest.duplicateWindowSeconds)
-        ingest.duplicateCapacity = ingestConfig.int(forKey: "duplicateCapacity", default: ingest.duplicateCapacity)
-        ingest.apiKeys = Set(ingestConfig.stringArray(forKey: "apiKeys", isSecret: true, default: []))
-        ingest.admission.globalRate = ingestConfig.double(forKey: "globalRate", default: 0)
-        ingest.admission.globalBurst = ingestConfig.double(forKey: "globalBurst", default: 0)
-        ingest.admission.clientRate = ingestConfig.double(forKey: "clientRate", default: 0)
-        ingest.admission.clientBurst = ingestConfig.double(forKey: "clientBurst", default: 0)
-        ingest.admission.maxClients = ingestConfig.int(forKey: "maxClients", default: ingest.admission.maxClients)
-        ingest.admission.maxInflightEvents = ingestConfig.int(
-            forKey: "maxInflightEvents", default: ingest.admission.maxInflightEvents)
-        ingest.admission.maxInflightBytes = ingestConfig.int(
-            forKey: "maxInflightBytes", default: ingest.admission.maxInflightBytes)
-        for (key, value) in [
-            ("ingest.maxEventBytes", ingest.decoder.maxEventBytes), ("ingest.maxBatchEvents", ingest.maxBatchEvents),
-            ("ingest.maxBatchBytes", ingest.maxBatchBytes), ("ingest.maxInflightEvents", ingest.admission.maxInflightEvents),
-            ("ingest.maxInflightBytes", ingest.admission.maxInflightBytes),
-        ] where value <= 0 {
-            throw InvalidSetting(key: key, reason: "must be positive")
-        }
-        if (try? NSRegularExpression(pattern: ingest.decoder.typePattern)) == nil {
-            throw InvalidSetting(key: "ingest.typePattern", reason: "not a valid regular expression")
-        }
-
-        storageURL = config.string(
-            forKey: "storage.url", isSecret: true,
-            default: "sqlite:" + (dataDirectory as NSString).appendingPathComponent("meridian.sqlite"))
+        storageURL = try config.string(
+            "storage.url", default: "sqlite:" + (dataDirectory as NSString).appendingPathComponent("meridian.sqlite"),
+            isSecret: true)
         guard storageURL.hasPrefix("sqlite:") || storageURL.hasPrefix("postgres://") || storageURL.hasPrefix("postgresql://")
         else {
-            throw InvalidSetting(key: "storage.url", reason: "use sqlite:PATH or postgres://user:password@host:port/database")
+            throw config.invalid("storage.url", "use sqlite:PATH or postgres://user:password@host:port/database")
         }
-        storageSynchronous = config.string(forKey: "storage.synchronous", default: "FULL").uppercased()
-        guard ["FULL", "NORMAL"].contains(storageSynchronous) else {
-            throw InvalidSetting(key: "storage.synchronous", reason: "FULL or NORMAL")
-        }
-        jwtSecret = config.string(forKey: "auth.jwtSecret", isSecret: true, default: "")
+        storageSynchronous = try config.choice("storage.synchronous", default: "FULL", ["FULL", "NORMAL"])
+        jwtSecret = try config.string("auth.jwtSecret", default: "", isSecret: true)
         if !jwtSecret.isEmpty && jwtSecret.utf8.count < 32 {
-            throw InvalidSetting(key: "auth.jwtSecret", reason: "must be at least 32 bytes")
+            throw config.invalid("auth.jwtSecret", "must be at least 32 bytes")
         }
-        tokenLifetime = .seconds(config.int(forKey: "auth.tokenLifetimeSeconds", default: 3600))
+        tokenLifetime = .seconds(try config.int("auth.tokenLifetimeSeconds", default: 3600, in: 60...(30 * 86_400)))
+        accountCheckInterval = try config.seconds("auth.accountCacheSeconds", default: 2, in: 0...60)
         users = UsersController.Configuration()
-        let cost = config.int(forKey: "users.bcryptCost", default: 12)
-        guard (4...31).contains(cost) else { throw InvalidSetting(key: "users.bcryptCost", reason: "must be 4...31") }
-        users.bcryptCost = UInt8(cost)
+        users.bcryptCost = UInt8(try config.int("users.bcryptCost", default: 12, in: 4...31))
         let gatewayConfig = config.scoped(to: "gateway")
         gateway = GatewayMiddleware.Configuration()
-        gateway.userRate = gatewayConfig.double(forKey: "userRate", default: gateway.userRate)
-        gateway.userBurst = gatewayConfig.double(forKey: "userBurst", default: gateway.userBurst)
-        gateway.addressRate = gatewayConfig.double(forKey: "addressRate", default: gateway.addressRate)
-        gateway.addressBurst = gatewayConfig.double(forKey: "addressBurst", default: gateway.addressBurst)
-        for (key, value) in [
-            ("gateway.userRate", gateway.userRate), ("gateway.userBurst", gateway.userBurst),
-            ("gateway.addressRate", gateway.addressRate), ("gateway.addressBurst", gateway.addressBurst),
-        ] where value < 0 || !value.isFinite {
-            throw InvalidSetting(key: key, reason: "must be zero or more")
-        }
-        corsOrigin = gatewayConfig.string(forKey: "corsOrigin", default: "")
+        gateway.userRate = try gatewayConfig.double("userRate", default: gateway.userRate, in: 0...1_000_000)
+        gateway.userBurst = try gatewayConfig.double("userBurst", default: gateway.userBurst, in: 0...1_000_000)
+        gateway.addressRate = try gatewayConfig.double("addressRate", default: gateway.addressRate, in: 0...1_000_000)
+        gateway.addressBurst = try gatewayConfig.double("addressBurst", default: gateway.addressBurst, in: 0...1_000_000)
+        corsOrigin = try gatewayConfig.string("corsOrigin", default: "")
         orders = OrdersController.Configuration()
-        let ttl = config.int(forKey: "orders.reservationTtlSeconds", default: 600)
-        guard ttl > 0 else { throw InvalidSetting(key: "orders.reservationTtlSeconds", reason: "must be positive") }
-        orders.reservationTTL = .seconds(ttl)
-        let sweep = config.double(forKey: "orders.sweepIntervalSeconds", default: 5)
-        guard sweep > 0 && sweep.isFinite else {
-            throw InvalidSetting(key: "orders.sweepIntervalSeconds", reason: "must be positive")
-        }
-        ordersSweepInterval = .milliseconds(Int64(sweep * 1000))
-        let grace = config.int(forKey: "products.reservationGraceSeconds", default: 300)
-        guard grace >= 0 else { throw InvalidSetting(key: "products.reservationGraceSeconds", reason: "must be zero or more") }
-        reservationGrace = .seconds(grace)
+        orders.reservationTTL = .seconds(try config.int("orders.reservationTtlSeconds", default: 600, in: 1...(7 * 86_400)))
+        ordersSweepInterval = try config.seconds("orders.sweepIntervalSeconds", default: 5, in: 0.01...3600)
+        reservationGrace = .seconds(try config.int("products.reservationGraceSeconds", default: 300, in: 0...(7 * 86_400)))
         payments = SimulatedPaymentProvider.Configuration()
-        payments.failureRate = config.double(forKey: "payments.failureRate", default: 0)
-        guard (0...1).contains(payments.failureRate) else {
-            throw InvalidSetting(key: "payments.failureRate", reason: "must be within 0...1")
-        }
-        let latency = config.int(forKey: "payments.latencyMs", default: 0)
-        guard latency >= 0 else { throw InvalidSetting(key: "payments.latencyMs", reason: "must be zero or more") }
-        payments.latency = .milliseconds(latency)
+        payments.failureRate = try config.double("payments.failureRate", default: 0, in: 0...1)
+        payments.latency = .milliseconds(try config.int("payments.latencyMs", default: 0, in: 0...60_000))
         notifications = try NotificationSettings(reader: config.scoped(to: "notifications"))
-        shutdownTimeout = .seconds(config.double(forKey: "shutdown.timeoutSeconds", default: 30))
-        logLevel = config.string(forKey: "log.level", default: "info")
-        logFormat = config.string(forKey: "log.format", default: "json")
+        shutdownTimeout = try config.seconds("shutdown.timeoutSeconds", default: 30, in: 0.1...3600)
+        logLevel = try config.choice(
+            "log.level", default: "info", ["trace", "debug", "info", "notice", "warning", "error", "critical"])
+        logFormat = try config.choice("log.format", default: "auto", ["auto", "json", "text"])
         serviceURLs = [:]
         for role in Role.allCases where role != .gateway {
             let key = "services.\(role.rawValue)Url"
-            guard let url = config.string(forKey: ConfigKey(key)), !url.isEmpty else { continue }
-            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-                throw InvalidSetting(key: key, reason: "'\(url)' is not an http(s) URL")
+            guard let url = try config.optionalString(key), !url.isEmpty else { continue }
+            guard let parsed = URLComponents(string: url), ["http", "https"].contains(parsed.scheme), parsed.host != nil else {
+                throw config.invalid(key, "'\(url)' is not an http(s) URL")
             }
             serviceURLs[role] = url.hasSuffix("/") ? String(url.dropLast()) : url
         }
@@ -249,6 +167,90 @@ public struct MeridianSettings: Sendable {
                     reason: "\(role.rawValue) needs the \(needed.rawValue) service: run it in this process or set its URL")
             }
         }
+        // Every role that checks tokens asks the users service whether the account is still enabled.
+        let tokenRoles: [Role] = [.gateway, .products, .carts, .orders, .payments, .notifications]
+        if !roles.contains(.users), serviceURLs[.users] == nil, let role = roles.first(where: tokenRoles.contains) {
+            throw InvalidSetting(
+                key: "services.usersUrl",
+                reason:
+                    "\(role.rawValue) checks tokens and asks the users service whether each account is still enabled: run users in this process or set its URL"
+            )
+        }
+        warnings = config.unknownKeyWarnings(environment: environment)
+    }
+
+    private static let topicCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-".utf8)
+
+    private static func embedded(_ config: SettingsReader, dataDirectory: String, partitions: Int32) throws
+        -> EmbeddedEventLog.Configuration
+    {
+        var embedded = EmbeddedEventLog.Configuration(
+            path: try config.string("path", default: (dataDirectory as NSString).appendingPathComponent("eventlog.sqlite")))
+        embedded.defaultPartitions = partitions
+        embedded.synchronous = try config.choice("synchronous", default: "FULL", ["FULL", "NORMAL", "EXTRA"])
+        embedded.maxGroupCommit = try config.int("maxGroupCommit", default: 4096, in: 1...1_000_000)
+        return embedded
+    }
+
+    private static func kafka(_ config: SettingsReader, partitions: Int32, environment: [String: String]) throws
+        -> KafkaConfiguration
+    {
+        var kafka = KafkaConfiguration()
+        kafka.brokers = try config.string("brokers", default: kafka.brokers)
+        guard !kafka.brokers.isEmpty else { throw config.invalid("brokers", "name at least one HOST:PORT") }
+        kafka.clientID = try config.string("clientId", default: kafka.clientID)
+        kafka.lingerMilliseconds = try config.int("lingerMs", default: kafka.lingerMilliseconds, in: 0...60_000)
+        kafka.batchBytes = try config.int("batchBytes", default: kafka.batchBytes, in: 1...2_147_483_647)
+        kafka.compression = try config.choice(
+            "compression", default: kafka.compression, ["none", "gzip", "snappy", "lz4", "zstd"])
+        kafka.messageTimeoutMilliseconds = try config.int(
+            "messageTimeoutMs", default: kafka.messageTimeoutMilliseconds, in: 1...2_147_483_647)
+        kafka.queueMaxMessages = try config.int("queueMaxMessages", default: kafka.queueMaxMessages, in: 1...10_000_000)
+        kafka.queueMaxKilobytes = try config.int("queueMaxKbytes", default: kafka.queueMaxKilobytes, in: 1...2_147_483_647)
+        kafka.statisticsIntervalMilliseconds = try config.int(
+            "statisticsIntervalMs", default: kafka.statisticsIntervalMilliseconds, in: 0...86_400_000)
+        kafka.replicationFactor = try config.int("replicationFactor", default: kafka.replicationFactor, in: -1...32)
+        guard kafka.replicationFactor != 0 else { throw config.invalid("replicationFactor", "must be -1 or 1...32") }
+        kafka.fetchWaitMilliseconds = try config.int("fetchWaitMs", default: kafka.fetchWaitMilliseconds, in: 0...60_000)
+        kafka.partitions = partitions
+        for entry in try config.stringArray("properties", default: []) {
+            guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
+                throw config.invalid("properties", "'\(entry)' is not name=value")
+            }
+            kafka.properties[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+        }
+        kafka.properties.merge(Self.kafkaPropertiesFromEnvironment(environment)) { _, environment in environment }
+        return kafka
+    }
+
+    private static func ingest(_ config: SettingsReader) throws -> Ingestor.Configuration {
+        var ingest = Ingestor.Configuration()
+        ingest.ack = AckMode(rawValue: try config.choice("ack", default: "durable", ["durable", "enqueued"]))!
+        ingest.decoder.maxEventBytes = try config.int(
+            "maxEventBytes", default: ingest.decoder.maxEventBytes, in: 256...(64 * 1_048_576))
+        ingest.decoder.maxIDLength = try config.int("maxIdLength", default: ingest.decoder.maxIDLength, in: 1...4096)
+        ingest.decoder.typePattern = try config.string("typePattern", default: ingest.decoder.typePattern)
+        if (try? NSRegularExpression(pattern: ingest.decoder.typePattern)) == nil {
+            throw config.invalid("typePattern", "not a valid regular expression")
+        }
+        ingest.decoder.allowedTypes = Set(try config.stringArray("allowedTypes", default: []))
+        ingest.decoder.defaultSource = try config.string("defaultSource", default: ingest.decoder.defaultSource)
+        ingest.maxBatchEvents = try config.int("maxBatchEvents", default: ingest.maxBatchEvents, in: 1...1_000_000)
+        ingest.maxBatchBytes = try config.int("maxBatchBytes", default: ingest.maxBatchBytes, in: 256...(1 << 30))
+        ingest.duplicateWindowSeconds = try config.double(
+            "duplicateWindowSeconds", default: ingest.duplicateWindowSeconds, in: 0...(7 * 86_400))
+        ingest.duplicateCapacity = try config.int("duplicateCapacity", default: ingest.duplicateCapacity, in: 0...100_000_000)
+        ingest.apiKeys = Set(try config.stringArray("apiKeys", default: [], isSecret: true))
+        ingest.admission.globalRate = try config.double("globalRate", default: 0, in: 0...100_000_000)
+        ingest.admission.globalBurst = try config.double("globalBurst", default: 0, in: 0...100_000_000)
+        ingest.admission.clientRate = try config.double("clientRate", default: 0, in: 0...100_000_000)
+        ingest.admission.clientBurst = try config.double("clientBurst", default: 0, in: 0...100_000_000)
+        ingest.admission.maxClients = try config.int("maxClients", default: ingest.admission.maxClients, in: 1...10_000_000)
+        ingest.admission.maxInflightEvents = try config.int(
+            "maxInflightEvents", default: ingest.admission.maxInflightEvents, in: 1...100_000_000)
+        ingest.admission.maxInflightBytes = try config.int(
+            "maxInflightBytes", default: ingest.admission.maxInflightBytes, in: 1...(1 << 40))
+        return ingest
     }
 
     /// `MERIDIAN_KAFKA_PROPERTY_<NAME>` variables: `<NAME>` lower-cased with `_` read as `.`
@@ -278,66 +280,31 @@ public struct NotificationSettings: Sendable {
     public var templatesDirectory: String?
     public var notifier: Notifier.Configuration
 
-    init(reader config: ConfigReader) throws {
-        let channelName = config.string(forKey: "channel", default: "log")
-        guard let channel = Channel(rawValue: channelName) else {
-            throw MeridianSettings.InvalidSetting(
-                key: "notifications.channel", reason: "'\(channelName)' is not one of log, webhook, smtp")
-        }
-        self.channel = channel
-        webhookURL = config.string(forKey: "webhookUrl", isSecret: true, default: "")
+    init(reader config: SettingsReader) throws {
+        channel = Channel(rawValue: try config.choice("channel", default: "log", Channel.allCases.map(\.rawValue)))!
+        webhookURL = try config.string("webhookUrl", default: "", isSecret: true)
         if channel == .webhook && !(webhookURL.hasPrefix("http://") || webhookURL.hasPrefix("https://")) {
-            throw MeridianSettings.InvalidSetting(
-                key: "notifications.webhookUrl", reason: "the webhook channel needs an http(s) URL")
+            throw config.invalid("webhookUrl", "the webhook channel needs an http(s) URL")
         }
-        smtpHost = config.string(forKey: "smtpHost", default: "127.0.0.1")
-        smtpPort = config.int(forKey: "smtpPort", default: 25)
-        guard (1...65535).contains(smtpPort) else {
-            throw MeridianSettings.InvalidSetting(key: "notifications.smtpPort", reason: "\(smtpPort) is not a port")
-        }
-        smtpFrom = config.string(forKey: "smtpFrom", default: "shop@meridian.localhost")
-        templatesDirectory = config.string(forKey: "templatesDir")
+        smtpHost = try config.string("smtpHost", default: "127.0.0.1")
+        smtpPort = try config.int("smtpPort", default: 25, in: 1...65535)
+        smtpFrom = try config.string("smtpFrom", default: "shop@meridian.localhost")
+        templatesDirectory = try config.optionalString("templatesDir")
         notifier = Notifier.Configuration()
-        notifier.attempts = config.int(forKey: "attempts", default: notifier.attempts)
-        guard (1...100).contains(notifier.attempts) else {
-            throw MeridianSettings.InvalidSetting(key: "notifications.attempts", reason: "must be 1...100")
-        }
-        let backoff = config.int(forKey: "backoffMs", default: 200)
-        guard backoff >= 0 else {
-            throw MeridianSettings.InvalidSetting(key: "notifications.backoffMs", reason: "must be zero or more")
-        }
-        notifier.firstBackoff = .milliseconds(backoff)
+        notifier.attempts = try config.int("attempts", default: notifier.attempts, in: 1...100)
+        notifier.firstBackoff = .milliseconds(try config.int("backoffMs", default: 200, in: 0...600_000))
     }
 }
 
 extension MeridianSettings {
-    /// The layered configuration: explicit values (command line) first, then `MERIDIAN_*`
-    /// environment variables, then the optional JSON config file, then the defaults in code.
+    /// The layered configuration (see ``SettingsReader/layered(overrides:environment:configFile:accessReporter:)``).
     public static func reader(
         overrides: [String: ConfigValue] = [:],
         environment: [String: String] = ProcessInfo.processInfo.environment,
         configFile: String? = nil,
         accessReporter: (any AccessReporter)? = nil
-    ) async throws -> ConfigReader {
-        var providers: [any ConfigProvider] = []
-        if !overrides.isEmpty {
-            var values: [AbsoluteConfigKey: ConfigValue] = [:]
-            for (key, value) in overrides { values[AbsoluteConfigKey(ConfigKey(key))] = value }
-            providers.append(InMemoryProvider(name: "command line", values: values))
-        }
-        providers.append(
-            EnvironmentVariablesProvider(
-                environmentVariables: environment,
-                secretsSpecifier: .dynamic { key, _ in
-                    key.contains("API_KEYS") || key.contains("PASSWORD") || key.contains("SECRET")
-                }
-            ).prefixKeys(with: "meridian"))
-        let file = configFile ?? environment["MERIDIAN_CONFIG_FILE"]
-        if let file {
-            let location = ConfigReader(
-                provider: InMemoryProvider(values: ["filePath": ConfigValue(.string(file), isSecret: false)]))
-            providers.append(try await FileProvider<JSONSnapshot>(config: location))
-        }
-        return ConfigReader(providers: providers, accessReporter: accessReporter)
+    ) async throws -> SettingsReader {
+        try await SettingsReader.layered(
+            overrides: overrides, environment: environment, configFile: configFile, accessReporter: accessReporter)
     }
 }

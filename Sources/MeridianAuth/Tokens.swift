@@ -8,6 +8,13 @@ import MeridianHTTP
 public struct Principal: Sendable, Hashable {
     public enum Role: String, Sendable, Hashable, Codable {
         case customer, admin
+        /// Another Meridian service calling an `/internal` route (split mode); never a person.
+        case service
+    }
+
+    /// A service token's principal: `service:<name>`.
+    public static func service(_ name: String) -> Principal {
+        Principal(userID: "service:\(name)", role: .service)
     }
 
     public var userID: String
@@ -67,14 +74,20 @@ public struct TokenError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// Authenticates requests that carry `Authorization: Bearer <token>`: a valid token's principal is put
-/// in the context; an invalid or expired one is a 401. Routes decide whether a principal is required.
+/// Authenticates `/api` and `/internal` requests that carry `Authorization: Bearer <token>`: a valid token's principal is put
+/// in the context; an invalid or expired one is a 401, and so is a token of a user who was disabled since
+/// it was issued (asked of ``AccountStatus`` for every request, through its short cache). Routes decide
+/// whether a principal is required.
 public struct AuthenticationMiddleware: RouterMiddleware {
     public typealias Context = MeridianRequestContext
     let tokens: TokenService
+    let accounts: (any AccountStatus)?
 
-    public init(tokens: TokenService) {
+    /// - Parameter accounts: who answers whether an account is still enabled; nil only where no person's
+    ///   token can act (tests of a single role).
+    public init(tokens: TokenService, accounts: (any AccountStatus)?) {
         self.tokens = tokens
+        self.accounts = accounts
     }
 
     public func handle(
@@ -82,19 +95,39 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         context: MeridianRequestContext,
         next: (Request, MeridianRequestContext) async throws -> Response
     ) async throws -> Response {
-        guard let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") else {
+        // `/events` reads its own API keys (also as `Bearer`); operational endpoints take no token.
+        let path = request.uri.path
+        guard path.hasPrefix("/api/") || path == "/api" || path.hasPrefix("/internal/"),
+            let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ")
+        else {
             return try await next(request, context)
         }
         var context = context
+        let principal: Principal
         do {
-            let principal = try await tokens.verify(String(authorization.dropFirst("Bearer ".count)))
-            context.principal = principal.userID
-            context.principalRole = principal.role.rawValue
+            principal = try await tokens.verify(String(authorization.dropFirst("Bearer ".count)))
         } catch {
             throw ProblemDetails(
                 .unauthorized, slug: "unauthorized", detail: "the bearer token is not valid or has expired",
                 field: "Authorization")
         }
+        if principal.role != .service, let accounts {
+            let active: Bool
+            do {
+                active = try await accounts.isActive(principal.userID)
+            } catch {
+                throw ProblemDetails(
+                    .serviceUnavailable, slug: "service-unavailable",
+                    detail: "the users service cannot confirm the account; retry", retryAfter: 1)
+            }
+            guard active else {
+                throw ProblemDetails(
+                    .unauthorized, slug: "account-disabled", detail: "the account of this token is disabled or gone",
+                    field: "Authorization")
+            }
+        }
+        context.principal = principal.userID
+        context.principalRole = principal.role.rawValue
         return try await next(request, context)
     }
 }
@@ -115,6 +148,16 @@ extension MeridianRequestContext {
         let principal = try requirePrincipal()
         guard principal.role == .admin else {
             throw ProblemDetails(.forbidden, slug: "forbidden", detail: "this needs the admin role")
+        }
+        return principal
+    }
+
+    /// Another Meridian service (a service token), or a 401/403 problem: `/internal` routes take no person's
+    /// token, an admin's included.
+    public func requireService() throws -> Principal {
+        let principal = try requirePrincipal()
+        guard principal.role == .service else {
+            throw ProblemDetails(.forbidden, slug: "forbidden", detail: "internal routes take service tokens only")
         }
         return principal
     }

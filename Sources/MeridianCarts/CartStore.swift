@@ -48,19 +48,35 @@ public struct CartStore: Sendable {
         }
     }
 
-    /// Adds `quantity` to the line of `product` (creating it); returns the new quantity.
-    public func add(_ quantity: Int, of product: ProductID, for user: String) async throws -> Int {
+    /// Adds `quantity` to the line of `product` (creating it), in one transaction: returns the new quantity,
+    /// capped at `maxQuantity` (a larger sum is stored as the cap and returned as asked, so the caller can
+    /// refuse it); nil, with nothing changed, when the line is new and the cart already has `maxLines` lines.
+    public func add(
+        _ quantity: Int, of product: ProductID, for user: String, maxQuantity: Int = StockRequest.maxQuantity,
+        maxLines: Int = StockRequest.maxLines
+    ) async throws
+        -> Int?
+    {
         try await store.withTransaction { database in
+            let current = try await database.raw(
+                "SELECT quantity FROM cart_lines WHERE user_id = \(bind: user) AND product_id = \(bind: product.rawValue)"
+            ).first()?.decode(column: "quantity", as: Int.self)
+            if current == nil {
+                let lines =
+                    try await database.raw("SELECT COUNT(*) AS lines FROM cart_lines WHERE user_id = \(bind: user)")
+                    .first()?.decode(column: "lines", as: Int.self) ?? 0
+                guard lines < maxLines else { return nil }
+            }
+            let (wanted, overflow) = (current ?? 0).addingReportingOverflow(quantity)
+            let stored = overflow ? maxQuantity : min(wanted, maxQuantity)
             try await database.raw(
                 """
                 INSERT INTO cart_lines (user_id, product_id, quantity, added_at)
-                VALUES (\(bind: user), \(bind: product.rawValue), \(bind: quantity), \(bind: Timestamp.format(Date())))
-                ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = cart_lines.quantity + excluded.quantity
+                VALUES (\(bind: user), \(bind: product.rawValue), \(bind: stored), \(bind: Timestamp.format(Date())))
+                ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = excluded.quantity
                 """
             ).run()
-            return try await database.raw(
-                "SELECT quantity FROM cart_lines WHERE user_id = \(bind: user) AND product_id = \(bind: product.rawValue)"
-            ).first()?.decode(column: "quantity", as: Int.self) ?? quantity
+            return overflow ? Int.max : wanted
         }
     }
 

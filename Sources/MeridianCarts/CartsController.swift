@@ -83,33 +83,42 @@ public struct CartsController: APIRoutes {
             guard let product = try await catalog.product(productID) else { continue }
             let line = LineView(
                 productID: productID.rawValue, name: product.name, unitPriceCents: product.priceCents,
-                currency: product.currency, quantity: quantity, lineTotalCents: product.priceCents * quantity)
-            totals[product.currency, default: 0] += line.lineTotalCents
+                currency: product.currency, quantity: quantity,
+                lineTotalCents: try CheckedMath.multiply(product.priceCents, quantity, field: "quantity"))
+            totals[product.currency] = try CheckedMath.add(totals[product.currency] ?? 0, line.lineTotalCents, field: "items")
             items.append(line)
         }
-        return jsonResponse(CartView(items: items, totals: totals, itemCount: items.reduce(0) { $0 + $1.quantity }))
+        let count = try items.reduce(0) { count, line throws(FieldViolation) in
+            try CheckedMath.add(count, line.quantity, field: "items")
+        }
+        return jsonResponse(CartView(items: items, totals: totals, itemCount: count))
     }
 
     func add(_ request: Request, context: MeridianRequestContext) async throws -> Response {
         let user = try context.requirePrincipal().userID
-        let line = try await decodeJSONBody(NewLine.self, from: request)
+        let line = try await decodeJSONBody(NewLine.self, from: request, context: context)
         try Self.check(line.quantity, allowZero: false)
-        let productID = ProductID(rawValue: line.productID)
+        let productID = ProductID(rawValue: try TextRules.check(line.productID, field: "product_id", maxCharacters: 100))
         guard try await catalog.product(productID) != nil else {
             throw ProblemDetails(
                 .unprocessableContent, slug: "unknown-product", detail: "no product \(line.productID)", field: "product_id")
         }
-        let total = try await carts.add(line.quantity, of: productID, for: user)
-        guard total <= 1000 else {
-            _ = try await carts.set(1000, of: productID, for: user)
-            throw Self.tooMany
+        guard
+            let total = try await carts.add(
+                line.quantity, of: productID, for: user, maxQuantity: StockRequest.maxQuantity,
+                maxLines: StockRequest.maxLines)
+        else {
+            throw ProblemDetails(
+                .unprocessableContent, slug: "invalid-field",
+                detail: "a cart holds at most \(StockRequest.maxLines) products", field: "product_id")
         }
+        guard total <= StockRequest.maxQuantity else { throw Self.tooMany }
         return try await cart(context)
     }
 
     func set(_ request: Request, context: MeridianRequestContext) async throws -> Response {
         let user = try context.requirePrincipal().userID
-        let change = try await decodeJSONBody(Quantity.self, from: request)
+        let change = try await decodeJSONBody(Quantity.self, from: request, context: context)
         try Self.check(change.quantity, allowZero: true)
         let productID = ProductID(rawValue: context.parameters.get("product_id") ?? "")
         guard try await carts.set(change.quantity, of: productID, for: user) else {
@@ -128,7 +137,8 @@ public struct CartsController: APIRoutes {
     }
 
     private static let tooMany = ProblemDetails(
-        .unprocessableContent, slug: "invalid-field", detail: "quantity: at most 1000 of one product", field: "quantity")
+        .unprocessableContent, slug: "invalid-field", detail: "quantity: at most \(StockRequest.maxQuantity) of one product",
+        field: "quantity")
 
     private static func check(_ quantity: Int, allowZero: Bool) throws {
         guard quantity >= (allowZero ? 0 : 1) else {
@@ -136,7 +146,7 @@ public struct CartsController: APIRoutes {
                 .unprocessableContent, slug: "invalid-field",
                 detail: "quantity must be \(allowZero ? "0 (to remove) or more" : "at least 1")", field: "quantity")
         }
-        guard quantity <= 1000 else { throw tooMany }
+        guard quantity <= StockRequest.maxQuantity else { throw tooMany }
     }
 }
 

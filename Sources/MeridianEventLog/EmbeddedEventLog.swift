@@ -62,32 +62,54 @@ public final class EmbeddedEventLog: EventLog, Service {
     private let catalog: Mutex<Catalog>
     let changes = ChangeSignal()
     private let writerTask = Mutex<Task<Void, Never>?>(nil)
+    /// The writer's lock on the log (nil when opened read-only).
+    private let lock: DataLock?
+    /// Opened with ``openReadOnly(configuration:logger:)``: no writer, the catalog is read again before each use.
+    public var isReadOnly: Bool { lock == nil }
+    private let isClosed = Atomic<Bool>(false)
 
     private init(
         configuration: Configuration,
         writeConnection: SQLiteConnection,
         readConnection: SQLiteConnection,
         catalog: Catalog,
+        lock: DataLock?,
         logger: Logger
     ) {
         self.configuration = configuration
         self.writeConnection = writeConnection
         self.readConnection = readConnection
         self.catalog = Mutex(catalog)
+        self.lock = lock
         self.logger = logger
     }
 
-    /// Opens (creating if needed) the log at `configuration.path` and starts its writer.
+    /// The lock file beside the log's database.
+    static func lockPath(_ configuration: Configuration) -> String { configuration.path + ".lock" }
+
+    /// Opens (creating if needed) the log at `configuration.path` and starts its writer. Fails with
+    /// `EventLogError(.locked)` when another process writes the same log.
     public static func open(configuration: Configuration, logger: Logger) async throws -> EmbeddedEventLog {
         let directory = (configuration.path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw EventLogError(.unavailable, "cannot create the directory \(directory): \(Self.reason(error))")
+            }
         }
         let synchronous = configuration.synchronous.uppercased()
         guard ["FULL", "NORMAL", "EXTRA"].contains(synchronous) else {
             throw EventLogError(.other, "synchronous must be FULL, NORMAL or EXTRA, not \(configuration.synchronous)")
         }
-        let writer = try await SQLiteConnection.open(storage: .file(path: configuration.path), logger: logger)
+        let lock = try DataLock.acquire(path: lockPath(configuration))
+        let writer: SQLiteConnection
+        do {
+            writer = try await SQLiteConnection.open(storage: .file(path: configuration.path), logger: logger)
+        } catch {
+            lock.release()
+            throw EventLogError(.unavailable, "cannot open \(configuration.path): \(error)")
+        }
         do {
             _ = try await writer.query("PRAGMA journal_mode=WAL")
             _ = try await writer.query("PRAGMA synchronous=\(synchronous)")
@@ -110,28 +132,14 @@ public final class EmbeddedEventLog: EventLog, Service {
                     next_offset INTEGER NOT NULL,
                     PRIMARY KEY (consumer_group, topic, partition)) WITHOUT ROWID
                 """)
-            var catalog = Catalog()
-            for row in try await writer.query("SELECT name, partitions FROM topics") {
-                guard let name = row.column("name")?.string, let count = row.column("partitions")?.integer else { continue }
-                catalog.partitions[name] = Int32(count)
-                for partition in 0..<Int32(count) {
-                    catalog.nextOffsets[PartitionKey(topic: name, partition: partition)] = 0
-                }
-            }
-            for row in try await writer.query(
-                "SELECT topic, partition, MAX(offset) AS last FROM records GROUP BY topic, partition")
-            {
-                guard let topic = row.column("topic")?.string, let partition = row.column("partition")?.integer,
-                    let last = row.column("last")?.integer
-                else { continue }
-                catalog.nextOffsets[PartitionKey(topic: topic, partition: Int32(partition))] = Int64(last) + 1
-            }
+            let catalog = try await Self.readCatalog(writer)
             let reader = try await SQLiteConnection.open(storage: .file(path: configuration.path), logger: logger)
             let log = EmbeddedEventLog(
                 configuration: configuration,
                 writeConnection: writer,
                 readConnection: reader,
                 catalog: catalog,
+                lock: lock,
                 logger: logger
             )
             log.writerTask.withLock { $0 = Task { await log.writeLoop() } }
@@ -141,8 +149,66 @@ public final class EmbeddedEventLog: EventLog, Service {
             return log
         } catch {
             try? await writer.close()
+            lock.release()
             throw error
         }
+    }
+
+    /// Opens an existing log to read it beside the process that writes it: never creates a file, takes no
+    /// lock, starts no writer; appends fail. Fails with `EventLogError(.notFound)` when there is no log.
+    public static func openReadOnly(configuration: Configuration, logger: Logger) async throws -> EmbeddedEventLog {
+        guard FileManager.default.fileExists(atPath: configuration.path) else {
+            throw EventLogError(.notFound, "there is no event log at \(configuration.path)")
+        }
+        let uri =
+            "file:" + (configuration.path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? "")
+            + "?mode=ro"
+        let connection = try await SQLiteConnection.open(storage: .file(path: uri), logger: logger)
+        do {
+            _ = try await connection.query("PRAGMA busy_timeout=5000")
+            let catalog = try await Self.readCatalog(connection)
+            return EmbeddedEventLog(
+                configuration: configuration, writeConnection: connection, readConnection: connection, catalog: catalog,
+                lock: nil, logger: logger)
+        } catch {
+            try? await connection.close()
+            throw EventLogError(.notFound, "\(configuration.path) is not an event log: \(error)")
+        }
+    }
+
+    /// Topics and the next offset of each partition, as stored.
+    private static func readCatalog(_ connection: SQLiteConnection) async throws -> Catalog {
+        var catalog = Catalog()
+        for row in try await connection.query("SELECT name, partitions FROM topics") {
+            guard let name = row.column("name")?.string, let count = row.column("partitions")?.integer else { continue }
+            catalog.partitions[name] = Int32(count)
+            for partition in 0..<Int32(count) {
+                catalog.nextOffsets[PartitionKey(topic: name, partition: partition)] = 0
+            }
+        }
+        for row in try await connection.query(
+            "SELECT topic, partition, MAX(offset) AS last FROM records GROUP BY topic, partition")
+        {
+            guard let topic = row.column("topic")?.string, let partition = row.column("partition")?.integer,
+                let last = row.column("last")?.integer
+            else { continue }
+            catalog.nextOffsets[PartitionKey(topic: topic, partition: Int32(partition))] = Int64(last) + 1
+        }
+        return catalog
+    }
+
+    /// Read-only: reads the catalog again, to see what the writing process appended since.
+    func refreshIfReadOnly() async throws {
+        guard isReadOnly, !isClosed.load(ordering: .relaxed) else { return }
+        let fresh = try await Self.readCatalog(readConnection)
+        catalog.withLock { $0 = fresh }
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        if let error = error as? CocoaError, let underlying = error.userInfo[NSUnderlyingErrorKey] as? POSIXError {
+            return String(cString: strerror(underlying.code.rawValue))
+        }
+        return "\(error)"
     }
 
     // MARK: Service
@@ -153,8 +219,10 @@ public final class EmbeddedEventLog: EventLog, Service {
         await close()
     }
 
-    /// Finishes pending writes, then closes the database. Appends after this fail with `closed`.
+    /// Finishes pending writes, then closes the database and releases the lock, once (later calls return at
+    /// once). Appends after this fail with `closed`.
     public func close() async {
+        guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let waiting = writerState.withLock { state -> CheckedContinuation<Void, Never>? in
             state.closed = true
             defer { state.writerWaiting = nil }
@@ -163,8 +231,14 @@ public final class EmbeddedEventLog: EventLog, Service {
         waiting?.resume()
         let task = writerTask.withLock { $0 }
         await task?.value
-        try? await readConnection.close()
-        try? await writeConnection.close()
+        let readConnection = self.readConnection
+        let writeConnection = self.writeConnection
+        // Closing must happen even from a cancelled task (NIO's thread pool skips a cancelled task's work).
+        try? await uncancelled {
+            try? await readConnection.close()
+            if writeConnection !== readConnection { try? await writeConnection.close() }
+        }
+        lock?.release()
         changes.signal()
     }
 
@@ -172,6 +246,7 @@ public final class EmbeddedEventLog: EventLog, Service {
 
     public func append(_ records: [EventRecord]) async -> [Result<RecordPosition, EventLogError>] {
         guard !records.isEmpty else { return [] }
+        guard !isReadOnly else { return records.map { _ in .failure(Self.readOnlyError) } }
         return await withCheckedContinuation { continuation in
             if let rejected = enqueue(.append(records, continuation)) {
                 if case .append(let records, let continuation) = rejected {
@@ -181,7 +256,10 @@ public final class EmbeddedEventLog: EventLog, Service {
         }
     }
 
+    static let readOnlyError = EventLogError(.closed, "the event log is open read-only")
+
     public func createTopics(_ topics: [TopicSpec]) async throws {
+        guard !isReadOnly else { throw Self.readOnlyError }
         try await withCheckedThrowingContinuation { continuation in
             if enqueue(.createTopics(topics, continuation)) != nil {
                 continuation.resume(throwing: EventLogError(.closed, "event log closed"))
@@ -192,6 +270,7 @@ public final class EmbeddedEventLog: EventLog, Service {
     /// Stores the next offsets of a consumer group.
     func commit(group: String, offsets: [PartitionKey: Int64]) async throws {
         guard !offsets.isEmpty else { return }
+        guard !isReadOnly else { throw Self.readOnlyError }
         try await withCheckedThrowingContinuation { continuation in
             if enqueue(.commit(group: group, offsets: offsets, continuation)) != nil {
                 continuation.resume(throwing: EventLogError(.closed, "event log closed"))
@@ -200,7 +279,8 @@ public final class EmbeddedEventLog: EventLog, Service {
     }
 
     public func describeTopics() async throws -> [TopicDescription] {
-        catalog.withLock { catalog in
+        try await refreshIfReadOnly()
+        return catalog.withLock { catalog in
             catalog.partitions.keys.sorted().map { name in
                 let count = catalog.partitions[name] ?? 0
                 return TopicDescription(
@@ -456,6 +536,7 @@ final class EmbeddedConsumer: EventLogConsumer {
         while !closed.load(ordering: .relaxed) {
             try Task.checkCancellation()
             let seen = log.changes.version
+            try await log.refreshIfReadOnly()
             var readable: [(EmbeddedEventLog.PartitionKey, Int64)] = []
             for topic in options.topics {
                 let ends = log.partitions(of: topic)
@@ -479,7 +560,9 @@ final class EmbeddedConsumer: EventLogConsumer {
             if !records.isEmpty { return records }
             let now = ContinuousClock.now
             if now >= deadline { return [] }
-            await log.changes.wait(after: seen, timeout: now.duration(to: deadline))
+            // A read-only log is written by another process: nothing here signals its appends, so look again soon.
+            let wait = log.isReadOnly ? min(now.duration(to: deadline), .milliseconds(200)) : now.duration(to: deadline)
+            await log.changes.wait(after: seen, timeout: wait)
         }
         return []
     }

@@ -42,6 +42,12 @@ public struct JSONText {
         bytes.append(contentsOf: String(value).utf8)
     }
 
+    /// A member whose value is already JSON.
+    public mutating func raw(_ key: String, _ json: [UInt8]) {
+        self.key(key)
+        bytes.append(contentsOf: json)
+    }
+
     private mutating func key(_ key: String) {
         separate()
         Self.appendQuoted(key, to: &bytes)

@@ -15,6 +15,8 @@ public struct MeridianRequestContext: RequestContext, RemoteAddressRequestContex
     public var principalRole: String?
     /// Largest body any route collects; routes apply their own, smaller limits.
     public var maxUploadSize: Int { 64 * 1_048_576 }
+    /// The limits of this server, set by ``RequestLimitsMiddleware``.
+    public var limits = RequestLimits()
 
     public init(source: Source) {
         self.coreContext = .init(source: source)

@@ -63,7 +63,8 @@ extension HTTPField.Name {
 
 /// Turns every error into an RFC 9457 problem response, so no client sees a bare 500 or HTML.
 ///
-/// Hummingbird's `HTTPError`s keep their status; anything else is a 500 whose details stay in the log.
+/// A ``FieldViolation`` is a 422 naming its field; Hummingbird's client errors (`HTTPResponseError` with a 4xx
+/// status, `NIOTooManyBytesError` among them) keep their status; anything else is a 500 whose details stay in the log.
 public struct ProblemMiddleware: RouterMiddleware {
     public typealias Context = MeridianRequestContext
 
@@ -78,7 +79,9 @@ public struct ProblemMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let problem as ProblemDetails {
             return problem.response(requestID: context.requestID)
-        } catch let error as HTTPError {
+        } catch let violation as FieldViolation {
+            return ProblemDetails(violation).response(requestID: context.requestID)
+        } catch let error as any HTTPResponseError {
             let slug: String
             let detail: String
             switch error.status {
@@ -93,10 +96,10 @@ public struct ProblemMiddleware: RouterMiddleware {
                 detail = "\(request.method) is not allowed on \(request.uri.path)"
             default:
                 slug = "http-error"
-                detail = error.body ?? error.status.reasonPhrase
+                detail = (error as? HTTPError)?.body ?? error.status.reasonPhrase
             }
             return ProblemDetails(error.status, slug: slug, detail: detail).response(
-                requestID: context.requestID, extraHeaders: error.headers)
+                requestID: context.requestID, extraHeaders: (error as? HTTPError)?.headers ?? [:])
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(error)"])
             return ProblemDetails(.internalServerError, slug: "internal", detail: "an internal error occurred")

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import MeridianCore
 
 /// An RFC 9457 problem: the body of every error response, as `application/problem+json`.
 public struct ProblemDetails: Error, Sendable, Encodable {
@@ -55,9 +56,15 @@ public struct ProblemDetails: Error, Sendable, Encodable {
 }
 
 extension ProblemDetails {
-    /// `Retry-After` in whole seconds, at least one.
+    /// A 422 naming the field a rule refused.
+    public init(_ violation: FieldViolation) {
+        self.init(.unprocessableContent, slug: "invalid-field", detail: violation.description, field: violation.field)
+    }
+
+    /// `Retry-After` in whole seconds: at least one, at most a day (whatever the clock or the rates computed).
     public static func retrySeconds(_ seconds: Double) -> Int {
-        max(1, Int(seconds.rounded(.up)))
+        guard seconds.isFinite else { return 86_400 }
+        return Int(min(86_400, max(1, seconds.rounded(.up))))
     }
 }
 

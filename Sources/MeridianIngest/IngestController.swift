@@ -169,15 +169,7 @@ public struct IngestController: APIRoutes {
     }
 
     private func collect(_ request: Request, limit: Int) async throws -> [UInt8] {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw ProblemDetails(
-                .contentTooLarge, slug: "too-large", detail: "the body of \(length) bytes exceeds the limit of \(limit)")
-        }
-        do {
-            return Array(try await request.body.collect(upTo: limit).readableBytesView)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw ProblemDetails(.contentTooLarge, slug: "too-large", detail: "the body exceeds the limit of \(limit) bytes")
-        }
+        Array(try await collectBody(request, limit: limit).readableBytesView)
     }
 
     private func admit(client: String, events: Int, bytes: Int) throws {

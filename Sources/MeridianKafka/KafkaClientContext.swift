@@ -1,6 +1,7 @@
 import CRDKafka
 import Foundation
 import Logging
+import MeridianCore
 import Metrics
 import Synchronization
 
@@ -77,7 +78,10 @@ func installCallbacks(conf: OpaquePointer, context: KafkaClientContext) {
         guard let handle, let opaque = rd_kafka_opaque(handle) else { return }
         let context = Unmanaged<KafkaClientContext>.fromOpaque(opaque).takeUnretainedValue()
         let text = message.map { String(cString: $0) } ?? ""
-        let metadata: Logger.Metadata = ["kafka.facility": .string(facility.map { String(cString: $0) } ?? "")]
+        let facilityName = facility.map { String(cString: $0) } ?? ""
+        guard let repeats = LibrdkafkaLogThrottle.shared.admit(facility: facilityName, message: text) else { return }
+        var metadata: Logger.Metadata = ["kafka.facility": .string(facilityName)]
+        if repeats > 0 { metadata["suppressed"] = .stringConvertible(repeats) }
         switch level {
         case 0...3: context.logger.error("librdkafka: \(text)", metadata: metadata)
         case 4: context.logger.warning("librdkafka: \(text)", metadata: metadata)
@@ -90,6 +94,36 @@ func installCallbacks(conf: OpaquePointer, context: KafkaClientContext) {
         let context = Unmanaged<KafkaClientContext>.fromOpaque(opaque).takeUnretainedValue()
         context.applyStatistics(bytes(json, length))
         return 0
+    }
+}
+
+/// Lets each kind of librdkafka log line through once a minute across the process: an unreachable broker
+/// otherwise makes every client (the producer and each consumer) log the same failure again and again.
+final class LibrdkafkaLogThrottle: Sendable {
+    static let shared = LibrdkafkaLogThrottle()
+
+    private let interval: Double = 60
+    private let seen = Mutex<[String: (at: Double, suppressed: Int)]>([:])
+
+    /// nil when the line is a repeat to drop; otherwise how many like it were dropped since it last passed.
+    func admit(facility: String, message: String) -> Int? {
+        // One kind: the facility and the text without numbers and the parenthesised counts and timings.
+        var kind = facility + ":"
+        for character in message.prefix(while: { $0 != "(" })
+        where !character.isNumber {
+            kind.append(character)
+        }
+        let now = monotonicSeconds()
+        return seen.withLock { seen -> Int? in
+            if let last = seen[kind], now - last.at < interval {
+                seen[kind] = (last.at, last.suppressed + 1)
+                return nil
+            }
+            let suppressed = seen[kind]?.suppressed ?? 0
+            if seen.count > 1000 { seen.removeAll() }
+            seen[kind] = (now, 0)
+            return suppressed
+        }
     }
 }
 

@@ -125,16 +125,16 @@ public struct OrdersController: APIRoutes {
         let user = try context.requirePrincipal().userID
         let key = request.headers[Self.idempotencyKey]
         if let key {
-            guard (1...255).contains(key.utf8.count) else {
+            guard (1...255).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) }) else {
                 throw ProblemDetails(
-                    .badRequest, slug: "invalid-header", detail: "Idempotency-Key must be 1 to 255 characters",
-                    field: "Idempotency-Key")
+                    .badRequest, slug: "invalid-header",
+                    detail: "Idempotency-Key must be 1 to 255 visible ASCII characters", field: "Idempotency-Key")
             }
             if let existing = try await orders.find(user: user, idempotencyKey: key) {
                 return replay(existing)
             }
         }
-        let placement = try await decodeJSONBody(Placement.self, from: request)
+        let placement = try await decodeJSONBody(Placement.self, from: request, context: context)
         let method = placement.paymentMethod
         guard (4...100).contains(method.utf8.count), method.hasPrefix("pm_"),
             method.utf8.allSatisfy({
@@ -178,7 +178,10 @@ public struct OrdersController: APIRoutes {
         }
         let order = Order(
             id: id, userID: user, status: .awaitingPayment, items: lines,
-            totalCents: lines.reduce(0) { $0 + $1.unitPriceCents * $1.quantity }, currency: currency,
+            totalCents: try lines.reduce(0) { total, line throws(FieldViolation) in
+                try CheckedMath.add(
+                    total, try CheckedMath.multiply(line.unitPriceCents, line.quantity, field: "items"), field: "items")
+            }, currency: currency,
             paymentMethod: method, paymentID: nil, reason: nil, idempotencyKey: key, createdAt: now, updatedAt: now,
             expiresAt: expiresAt)
         do {
@@ -210,23 +213,10 @@ public struct OrdersController: APIRoutes {
                     .unprocessableContent, slug: "empty-cart", detail: "the cart is empty: add items or send items",
                     field: "items")
             }
+            try StockRequest.validate(lines, field: "cart")
             return lines
         }
-        guard (1...100).contains(items.count) else {
-            throw ProblemDetails(.unprocessableContent, slug: "invalid-field", detail: "items: 1 to 100 lines", field: "items")
-        }
-        for (index, item) in items.enumerated() {
-            guard (1...1000).contains(item.quantity) else {
-                throw ProblemDetails(
-                    .unprocessableContent, slug: "invalid-field", detail: "quantity must be 1 to 1000",
-                    field: "items.\(index).quantity")
-            }
-            guard !item.productID.rawValue.isEmpty else {
-                throw ProblemDetails(
-                    .unprocessableContent, slug: "invalid-field", detail: "product_id is required",
-                    field: "items.\(index).product_id")
-            }
-        }
+        try StockRequest.validate(items)
         return items
     }
 

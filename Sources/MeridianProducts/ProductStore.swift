@@ -139,16 +139,29 @@ public struct ProductStore: Sendable {
         }
     }
 
-    /// Adds `delta` to the stock in one statement; nil when the product does not exist, or the stock
-    /// would fall below what is reserved.
-    public func adjustStock(_ id: ProductID, by delta: Int) async throws -> Product? {
+    /// What a stock adjustment came to.
+    public enum StockAdjustment: Sendable, Hashable {
+        case adjusted(Product)
+        case notFound
+        /// The stock would fall below what is reserved.
+        case belowReserved(stock: Int, reserved: Int)
+        /// The stock would exceed the most a product may hold.
+        case aboveMaximum(stock: Int)
+    }
+
+    /// Adds `delta` to the stock in one transaction, keeping it between what is reserved and `max`. The sum is
+    /// checked before it reaches SQL (SQLite would turn an overflow into a floating-point value, PostgreSQL
+    /// into an error).
+    public func adjustStock(_ id: ProductID, by delta: Int, max: Int) async throws -> StockAdjustment {
         try await store.withTransaction { database in
-            guard let product = try await Self.find(id, in: database) else { return nil }
-            guard product.stock + delta >= product.reserved else { return nil }
+            guard let product = try await Self.find(id, in: database) else { return .notFound }
+            let (stock, overflow) = product.stock.addingReportingOverflow(delta)
+            guard !overflow, stock <= max else { return .aboveMaximum(stock: product.stock) }
+            guard stock >= product.reserved else { return .belowReserved(stock: product.stock, reserved: product.reserved) }
             try await database.raw(
-                "UPDATE products SET stock = stock + \(bind: delta) WHERE id = \(bind: id.rawValue)"
+                "UPDATE products SET stock = \(bind: stock) WHERE id = \(bind: id.rawValue)"
             ).run()
-            return try await Self.find(id, in: database)
+            return try await Self.find(id, in: database).map(StockAdjustment.adjusted) ?? .notFound
         }
     }
 

@@ -120,7 +120,7 @@ public struct ProductsController: APIRoutes {
 
     func create(_ request: Request, context: MeridianRequestContext) async throws -> Response {
         _ = try context.requireAdmin()
-        let new = try await decodeJSONBody(NewProduct.self, from: request)
+        let new = try await decodeJSONBody(NewProduct.self, from: request, context: context)
         let product = Product(
             id: ProductID(rawValue: RandomID.uuidString()), name: try Self.text(new.name, field: "name", max: 200),
             description: try Self.text(new.description ?? "", field: "description", max: 5000, allowEmpty: true),
@@ -135,7 +135,7 @@ public struct ProductsController: APIRoutes {
     func update(_ request: Request, context: MeridianRequestContext) async throws -> Response {
         _ = try context.requireAdmin()
         var product = try await existing(context)
-        let change = try await decodeJSONBody(ProductChange.self, from: request)
+        let change = try await decodeJSONBody(ProductChange.self, from: request, context: context)
         if let name = change.name { product.name = try Self.text(name, field: "name", max: 200) }
         if let description = change.description {
             product.description = try Self.text(description, field: "description", max: 5000, allowEmpty: true)
@@ -160,14 +160,22 @@ public struct ProductsController: APIRoutes {
     func adjustStock(_ request: Request, context: MeridianRequestContext) async throws -> Response {
         _ = try context.requireAdmin()
         let product = try await existing(context)
-        let change = try await decodeJSONBody(StockChange.self, from: request)
-        guard let adjusted = try await products.adjustStock(product.id, by: change.delta) else {
+        let change = try await decodeJSONBody(StockChange.self, from: request, context: context)
+        let delta = try CheckedMath.within(change.delta, -Self.maxStock...Self.maxStock, field: "delta")
+        switch try await products.adjustStock(product.id, by: delta, max: Self.maxStock) {
+        case .adjusted(let adjusted):
+            return jsonResponse(ProductView(adjusted))
+        case .notFound:
+            throw ProblemDetails(.notFound, slug: "not-found", detail: "no product \(product.id.rawValue)")
+        case .belowReserved(let stock, let reserved):
             throw ProblemDetails(
                 .conflict, slug: "insufficient-stock",
-                detail: "stock \(product.stock) + \(change.delta) would fall below the \(product.reserved) reserved",
-                field: "delta")
+                detail: "stock \(stock) + \(delta) would fall below the \(reserved) reserved", field: "delta")
+        case .aboveMaximum(let stock):
+            throw ProblemDetails(
+                .unprocessableContent, slug: "invalid-field",
+                detail: "delta: stock \(stock) + \(delta) would exceed \(Self.maxStock)", field: "delta")
         }
-        return jsonResponse(ProductView(adjusted))
     }
 
     private func existing(_ context: MeridianRequestContext) async throws -> Product {
@@ -182,11 +190,10 @@ public struct ProductsController: APIRoutes {
         ProblemDetails(.unprocessableContent, slug: "invalid-field", detail: "\(field) \(detail)", field: field)
     }
 
+    /// Names and categories are one line; a description may hold line breaks and tabs.
     private static func text(_ value: String, field: String, max: Int, allowEmpty: Bool = false) throws -> String {
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed.isEmpty && !allowEmpty { throw invalid(field, "must not be empty") }
-        if trimmed.count > max { throw invalid(field, "must have at most \(max) characters") }
-        return trimmed
+        try TextRules.check(
+            value, field: field, maxCharacters: max, allowEmpty: allowEmpty, lines: field == "description" ? .multiple : .single)
     }
 
     private static func price(_ cents: Int) throws -> Int {
@@ -201,8 +208,10 @@ public struct ProductsController: APIRoutes {
         return code
     }
 
+    /// Most units of one product in stock.
+    static let maxStock = 1_000_000_000
+
     private static func stock(_ count: Int) throws -> Int {
-        guard (0...1_000_000_000).contains(count) else { throw invalid("stock", "must be between 0 and 1000000000") }
-        return count
+        try CheckedMath.within(count, 0...maxStock, field: "stock")
     }
 }

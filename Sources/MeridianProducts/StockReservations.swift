@@ -18,6 +18,23 @@ public struct StockRequest: Sendable, Hashable, Codable {
         case quantity
         case productID = "product_id"
     }
+
+    /// Most lines of one order, and most units of one line.
+    public static let maxLines = 100
+    public static let maxQuantity = 1000
+
+    /// The rules for the lines of an order, whoever sends them (a customer, or another service): 1 to
+    /// ``maxLines`` lines, each a product id (text, at most 100 characters, no control characters) and a
+    /// quantity of 1 to ``maxQuantity``. A violation names the line's field (`items.2.quantity`).
+    public static func validate(_ items: [StockRequest], field: String = "items") throws(FieldViolation) {
+        guard (1...maxLines).contains(items.count) else {
+            throw FieldViolation(field: field, "must hold 1 to \(maxLines) lines")
+        }
+        for (index, item) in items.enumerated() {
+            _ = try TextRules.check(item.productID.rawValue, field: "\(field).\(index).product_id", maxCharacters: 100)
+            _ = try CheckedMath.within(item.quantity, 1...maxQuantity, field: "\(field).\(index).quantity")
+        }
+    }
 }
 
 /// Units of a product held for an order, with the product as it was when they were taken (the name

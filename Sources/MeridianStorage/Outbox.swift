@@ -151,6 +151,8 @@ public struct OutboxRelay: Service {
                 let seen = signal.version
                 let published = try await publishOnce()
                 if published == 0 { await signal.wait(after: seen, timeout: configuration.idleInterval) }
+            } catch  where error is CancellationError || Task.isCancelled {
+                return  // stopping: what was not published stays in the outbox
             } catch {
                 logger.warning("outbox relay round failed", metadata: ["service": "\(service)", "error": "\(error)"])
                 try? await Task.sleep(for: configuration.retryInterval)

@@ -30,6 +30,8 @@ public struct PeriodicService: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 try await work()
+            } catch  where error is CancellationError || Task.isCancelled {
+                return  // stopping: the round was cut short, not failed
             } catch {
                 logger.warning("periodic work failed", metadata: ["service": "\(name)", "error": "\(error)"])
             }

@@ -3,6 +3,7 @@ import Logging
 import MeridianCore
 import NIOCore
 import NIOPosix
+import NIOSSL
 import PostgresKit
 import PostgresNIO
 import SQLKit
@@ -101,15 +102,15 @@ public final class SQLiteStore: SQLStore, Service {
             }
             var outcome: Swift.Result<Result, any Error>
             do {
-                try await database.raw("SAVEPOINT meridian_tx").run()
+                try await control("SAVEPOINT meridian_tx")
                 do {
                     let value = try await body(database)
-                    try await database.raw("RELEASE meridian_tx").run()
+                    try await control("RELEASE meridian_tx")
                     outcome = .success(value)
                 } catch {
                     do {
-                        try await database.raw("ROLLBACK TO meridian_tx").run()
-                        try await database.raw("RELEASE meridian_tx").run()
+                        try await control("ROLLBACK TO meridian_tx")
+                        try await control("RELEASE meridian_tx")
                     } catch {
                         group.broken = true
                     }
@@ -174,10 +175,17 @@ public final class SQLiteStore: SQLStore, Service {
     /// The open group, or a new one after `BEGIN IMMEDIATE` (called with the writer lock held).
     private func currentGroup() async throws -> CommitGroup {
         if let group = openGroup.withLock({ $0 }) { return group }
-        try await database.raw("BEGIN IMMEDIATE").run()
+        try await control("BEGIN IMMEDIATE")
         let group = CommitGroup()
         openGroup.withLock { $0 = group }
         return group
+    }
+
+    /// Runs one statement that opens or ends a transaction or a savepoint, even when the calling task is
+    /// cancelled: skipping it would leave the shared connection inside a transaction that no group owns.
+    private func control(_ statement: String) async throws {
+        let database = self.database
+        try await uncancelled { try await database.raw(SQLQueryString(statement)).run() }
     }
 
     /// Commits (or, when broken, rolls back) the group and wakes its waiting members (writer lock held).
@@ -186,13 +194,13 @@ public final class SQLiteStore: SQLStore, Service {
         var failure: (any Error)?
         if group.broken {
             failure = StoreError("a transaction of the same commit group failed to roll back; retry")
-            try? await database.raw("ROLLBACK").run()
+            try? await control("ROLLBACK")
         } else {
             do {
-                try await database.raw("COMMIT").run()
+                try await control("COMMIT")
             } catch {
                 failure = error
-                try? await database.raw("ROLLBACK").run()
+                try? await control("ROLLBACK")
             }
         }
         group.finish(failure)
@@ -211,11 +219,20 @@ public final class SQLiteStore: SQLStore, Service {
         try await close()
     }
 
+    /// Closes the connections, once (later calls return at once), even from a cancelled task.
     public func close() async throws {
-        for reader in readers { try? await reader.connection.close() }
-        try await connection.close()
-        try? await writerThread.shutdownGracefully()
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let readers = self.readers.map(\.connection)
+        let connection = self.connection
+        let writerThread = self.writerThread
+        try await uncancelled {
+            for reader in readers { try? await reader.close() }
+            try await connection.close()
+            try? await writerThread.shutdownGracefully()
+        }
     }
+
+    private let closed = Atomic<Bool>(false)
 }
 
 public enum SQLiteStoreError: Error {
@@ -237,16 +254,76 @@ public final class PostgresStore: SQLStore, Service {
         self.logger = logger
     }
 
+    /// Opens one connection to `url` and closes it: the check `serve` makes before it starts, so that an
+    /// unreachable or misconfigured database is one clear error instead of a pool retrying in the background.
+    public static func checkConnection(url: String, timeout: Duration = .seconds(10), logger: Logger) async throws {
+        guard let target = Target(url) else {
+            throw StoreError("not a PostgreSQL URL: expected postgres://user[:password]@host[:port]/database")
+        }
+        let configuration = PostgresConnection.Configuration(
+            host: target.host, port: target.port, username: target.user, password: target.password,
+            database: target.database,
+            tls: target.requireTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
+        let connect = Task {
+            try await PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 0, logger: logger
+            ).get()
+        }
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            connect.cancel()
+        }
+        defer { timer.cancel() }
+        let connection: PostgresConnection
+        do {
+            connection = try await connect.value
+        } catch let error as PSQLError {
+            throw StoreError(describe(error))
+        }
+        try? await connection.close()
+    }
+
+    /// A PostgreSQL error in one line: the server's message, or the reason the connection failed.
+    static func describe(_ error: PSQLError) -> String {
+        if let message = error.serverInfo?[.message] { return message }
+        if let underlying = error.underlying {
+            let text = "\(underlying)"
+            // NIO's connection errors read "...(error set): Connection refused) (errno: 111)".
+            if let match = text.firstMatch(of: /\(error set\): ([^()]+)/) { return String(match.1) }
+            if let match = text.firstMatch(of: /error: ([^()]+)/) { return match.1.trimmingCharacters(in: .whitespaces) }
+            return text
+        }
+        return "\(error.code)"
+    }
+
+    /// What a `postgres://` URL names.
+    struct Target {
+        var host: String
+        var port: Int
+        var user: String
+        var password: String?
+        var database: String?
+        var requireTLS: Bool
+
+        init?(_ url: String) {
+            guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme),
+                let host = components.host, !host.isEmpty, let user = components.user
+            else { return nil }
+            let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+            self.host = host
+            port = components.port ?? 5432
+            self.user = user
+            password = components.password
+            self.database = database.isEmpty ? nil : database
+            requireTLS = components.queryItems?.contains { $0.name == "sslmode" && $0.value == "require" } ?? false
+        }
+    }
+
     static func configuration(from url: String) -> PostgresClient.Configuration? {
-        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme),
-            let host = components.host, let user = components.user
-        else { return nil }
-        let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
-        let requireTLS = components.queryItems?.contains { $0.name == "sslmode" && $0.value == "require" } ?? false
+        guard let target = Target(url) else { return nil }
         return PostgresClient.Configuration(
-            host: host, port: components.port ?? 5432, username: user, password: components.password,
-            database: database.isEmpty ? nil : database,
-            tls: requireTLS ? .require(.makeClientConfiguration()) : .disable)
+            host: target.host, port: target.port, username: target.user, password: target.password,
+            database: target.database, tls: target.requireTLS ? .require(.makeClientConfiguration()) : .disable)
     }
 
     public func withTransaction<Result: Sendable>(
@@ -254,7 +331,21 @@ public final class PostgresStore: SQLStore, Service {
     ) async throws -> Result {
         try await OutboxActivity.signalAfterCommit {
             try await client.withConnection { connection in
-                try await transaction(on: connection.sql(queryLogLevel: .trace), begin: "BEGIN", body)
+                let database = connection.sql(queryLogLevel: .trace)
+                try await database.raw("BEGIN").run()
+                do {
+                    let result = try await body(database)
+                    try await uncancelled { try await database.raw("COMMIT").run() }
+                    return result
+                } catch {
+                    do {
+                        try await uncancelled { try await database.raw("ROLLBACK").run() }
+                    } catch {
+                        // A connection whose transaction could not be ended must not go back to the pool.
+                        try? await connection.close()
+                    }
+                    throw error
+                }
             }
         }
     }
@@ -267,23 +358,6 @@ public final class PostgresStore: SQLStore, Service {
 
     public func run() async throws {
         await client.run()
-    }
-}
-
-/// Runs `body` between `begin` and `COMMIT`, rolling back when it throws.
-private func transaction<Result: Sendable>(
-    on database: any SQLDatabase,
-    begin: String,
-    _ body: @Sendable (any SQLDatabase) async throws -> Result
-) async throws -> Result {
-    try await database.raw("\(unsafeRaw: begin)").run()
-    do {
-        let result = try await body(database)
-        try await database.raw("COMMIT").run()
-        return result
-    } catch {
-        try? await database.raw("ROLLBACK").run()
-        throw error
     }
 }
 

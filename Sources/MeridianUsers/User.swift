@@ -22,37 +22,37 @@ public struct User: Sendable, Hashable {
 /// The rules for what users submit: each violation names its field.
 public enum UserRules {
     /// A field that breaks a rule.
-    public struct Violation: Error, Sendable, Hashable {
-        public var field: String
-        public var detail: String
-    }
+    public typealias Violation = FieldViolation
 
-    /// The email, trimmed and lower-cased, or a violation: one `@`, a dot in the domain, no spaces, at most 254.
+    /// The email, trimmed and lower-cased, or a violation: one `@`, a dot in the domain, no spaces or control
+    /// characters, at most 254 characters.
     public static func email(_ raw: String) throws(Violation) -> String {
+        guard raw.utf8.count <= 1024 else { throw Violation(field: "email", "is not an email address (too long)") }
+        try TextRules.checkCharacters(raw, field: "email")
         let email = raw.trimmingCharacters(in: .whitespaces).lowercased()
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard email.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
             !parts[1].hasPrefix("."), !parts[1].hasSuffix("."), !email.contains(where: \.isWhitespace)
-        else { throw Violation(field: "email", detail: "'\(raw)' is not an email address") }
+        else { throw Violation(field: "email", "'\(raw)' is not an email address") }
         return email
     }
 
-    /// Accepts a password of 8 to 128 characters that is not one of the most common passwords.
+    /// Accepts a password of 8 characters to 72 bytes (bcrypt reads no further, and stops at a NUL) without
+    /// control characters, that is not one of the most common passwords.
     public static func password(_ password: String) throws(Violation) {
-        guard password.count >= 8 else { throw Violation(field: "password", detail: "must have at least 8 characters") }
         guard password.utf8.count <= 72 else {
-            throw Violation(field: "password", detail: "must have at most 72 bytes (bcrypt's limit)")
+            throw Violation(field: "password", "must have at most 72 bytes (bcrypt's limit)")
         }
+        guard password.count >= 8 else { throw Violation(field: "password", "must have at least 8 characters") }
+        try TextRules.checkCharacters(password, field: "password")
         guard !commonPasswords.contains(password.lowercased()) else {
-            throw Violation(field: "password", detail: "is one of the most common passwords; choose another")
+            throw Violation(field: "password", "is one of the most common passwords; choose another")
         }
     }
 
-    /// A display name of at most 100 characters.
+    /// A display name: one line, at most 100 characters.
     public static func name(_ name: String?) throws(Violation) -> String {
-        let name = (name ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard name.count <= 100 else { throw Violation(field: "name", detail: "must have at most 100 characters") }
-        return name
+        try TextRules.check(name ?? "", field: "name", maxCharacters: 100, allowEmpty: true)
     }
 
     /// Passwords of 8 characters or more from the most-used lists, lower-cased.

@@ -61,15 +61,24 @@ public struct UserStore: Sendable {
         }
     }
 
-    public func update(_ user: User) async throws {
+    /// Saves the profile a user may change (name, password). The role and the disabled flag are left alone,
+    /// so a profile update racing an admin's disable never enables the account again.
+    public func updateProfile(_ user: User) async throws {
         try await store.withTransaction { database in
             try await database.raw(
                 """
-                UPDATE users SET name = \(bind: user.name), role = \(bind: user.role.rawValue),
-                    disabled = \(bind: user.disabled), password_hash = \(bind: user.passwordHash)
+                UPDATE users SET name = \(bind: user.name), password_hash = \(bind: user.passwordHash)
                 WHERE id = \(bind: user.id.rawValue)
                 """
             ).run()
+        }
+    }
+
+    /// Disables the account; returns the user as now stored, or nil when there is none.
+    public func disable(id: UserID) async throws -> User? {
+        try await store.withTransaction { database in
+            try await database.raw("UPDATE users SET disabled = \(bind: true) WHERE id = \(bind: id.rawValue)").run()
+            return try await database.raw("SELECT * FROM users WHERE id = \(bind: id.rawValue)").first().map(Self.user)
         }
     }
 

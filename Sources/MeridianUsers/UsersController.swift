@@ -22,21 +22,27 @@ public struct UsersController: APIRoutes {
     let tokens: TokenService
     let configuration: Configuration
     let logger: Logger
+    /// Called with a user's id after their account changed (disabled), so cached answers about it go.
+    let onAccountChange: @Sendable (String) -> Void
     /// A hash at the configured cost, verified against for unknown emails.
     private let dummyHash: String
 
-    public init(users: UserStore, tokens: TokenService, configuration: Configuration, logger: Logger) {
+    public init(
+        users: UserStore, tokens: TokenService, configuration: Configuration, logger: Logger,
+        onAccountChange: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.users = users
         self.tokens = tokens
         self.configuration = configuration
         self.logger = logger
+        self.onAccountChange = onAccountChange
         self.dummyHash = Bcrypt.hash(RandomID.uuidString(), cost: configuration.bcryptCost)
     }
 
     public func addRoutes(to router: some RouterMethods<MeridianRequestContext>) {
         let api = router.group("api")
-        api.post("users") { request, _ in try await self.register(request) }
-        api.post("auth/login") { request, _ in try await self.login(request) }
+        api.post("users") { request, context in try await self.register(request, context: context) }
+        api.post("auth/login") { request, context in try await self.login(request, context: context) }
         api.get("users/me") { _, context in try await self.me(context) }
         api.patch("users/me") { request, context in try await self.updateMe(request, context: context) }
         api.get("users") { request, context in try await self.list(request, context: context) }
@@ -91,9 +97,7 @@ public struct UsersController: APIRoutes {
                 name: try UserRules.name(name), role: role, disabled: false,
                 passwordHash: try await hash(password: password), createdAt: Date())
         } catch let violation as UserRules.Violation {
-            throw ProblemDetails(
-                .unprocessableContent, slug: "invalid-field", detail: "\(violation.field) \(violation.detail)",
-                field: violation.field)
+            throw ProblemDetails(violation)
         }
         do {
             try await users.insert(user)
@@ -104,8 +108,8 @@ public struct UsersController: APIRoutes {
         return user
     }
 
-    func register(_ request: Request) async throws -> Response {
-        let registration = try await decodeJSONBody(Registration.self, from: request)
+    func register(_ request: Request, context: MeridianRequestContext) async throws -> Response {
+        let registration = try await decodeJSONBody(Registration.self, from: request, context: context)
         let user = try await create(
             email: registration.email, password: registration.password, name: registration.name, role: .customer)
         return jsonResponse(UserView(user), status: .created, headers: [.location: "/api/users/\(user.id.rawValue)"])
@@ -123,9 +127,13 @@ public struct UsersController: APIRoutes {
         }
     }
 
-    func login(_ request: Request) async throws -> Response {
-        let credentials = try await decodeJSONBody(Credentials.self, from: request)
-        let email = (try? UserRules.email(credentials.email)) ?? credentials.email
+    func login(_ request: Request, context: MeridianRequestContext) async throws -> Response {
+        let credentials = try await decodeJSONBody(Credentials.self, from: request, context: context)
+        // What no account can have is refused before it reaches the database or bcrypt.
+        let email = try UserRules.email(credentials.email)
+        guard credentials.password.utf8.count <= 1024 else {
+            throw ProblemDetails(.unauthorized, slug: "bad-credentials", detail: "the email or the password is wrong")
+        }
         let user = try await users.find(email: email)
         // Verify against a dummy hash for unknown emails too, so timing does not reveal which exist.
         let matches = try await verify(password: credentials.password, hash: user?.passwordHash ?? dummyHash)
@@ -145,7 +153,7 @@ public struct UsersController: APIRoutes {
 
     func updateMe(_ request: Request, context: MeridianRequestContext) async throws -> Response {
         var user = try await signedInUser(context)
-        let change = try await decodeJSONBody(ProfileChange.self, from: request)
+        let change = try await decodeJSONBody(ProfileChange.self, from: request, context: context)
         do {
             if let name = change.name { user.name = try UserRules.name(name) }
             if let password = change.password {
@@ -153,11 +161,9 @@ public struct UsersController: APIRoutes {
                 user.passwordHash = try await hash(password: password)
             }
         } catch let violation as UserRules.Violation {
-            throw ProblemDetails(
-                .unprocessableContent, slug: "invalid-field", detail: "\(violation.field) \(violation.detail)",
-                field: violation.field)
+            throw ProblemDetails(violation)
         }
-        try await users.update(user)
+        try await users.updateProfile(user)
         return jsonResponse(UserView(user))
     }
 
@@ -171,11 +177,11 @@ public struct UsersController: APIRoutes {
     func disable(_ context: MeridianRequestContext) async throws -> Response {
         _ = try context.requireAdmin()
         let id = UserID(rawValue: context.parameters.get("id") ?? "")
-        guard var user = try await users.find(id: id) else {
+        guard let user = try await users.disable(id: id) else {
             throw ProblemDetails(.notFound, slug: "not-found", detail: "no user \(id.rawValue)")
         }
-        user.disabled = true
-        try await users.update(user)
+        onAccountChange(user.id.rawValue)
+        logger.info("user disabled", metadata: ["user_id": "\(user.id.rawValue)"])
         return jsonResponse(UserView(user))
     }
 

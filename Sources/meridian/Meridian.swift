@@ -3,6 +3,8 @@ import Configuration
 import Foundation
 import Logging
 import MeridianApp
+import MeridianEventLog
+import MeridianKafka
 import Metrics
 import Prometheus
 
@@ -11,8 +13,70 @@ struct Meridian: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meridian",
         abstract: "Meridian: an event-driven commerce platform in one binary.",
+        version: MeridianVersion.current,
         subcommands: [Serve.self, Migrate.self, Users.self, Dev.self, Log.self, Bench.self]
     )
+
+    /// Parses the command line and runs the command. A mistake in the command line prints the usage of the
+    /// command it concerns (not the top level's); a mistake in the settings or a failure at start-up prints
+    /// one line naming the cause and exits with a code from ``ExitStatus``.
+    static func main() async {
+        let command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                var command = command
+                try command.run()
+            }
+        } catch let failure as CommandFailure {
+            failure.report()
+        } catch let setting as InvalidSetting {
+            CommandFailure(setting).report()
+        } catch {
+            type(of: command).exit(withError: error)
+        }
+    }
+}
+
+/// Exit codes of `meridian` (from BSD's sysexits.h, as daemons use them).
+enum ExitStatus {
+    /// A general failure.
+    static let failure: Int32 = 1
+    /// A mistake in the command line or the settings (EX_USAGE).
+    static let usage: Int32 = 64
+    /// Input that does not exist or cannot be read: an unknown topic, a missing data dir (EX_NOINPUT).
+    static let noInput: Int32 = 66
+    /// A service this process needs cannot be reached: a broker, a database, a busy port (EX_UNAVAILABLE).
+    static let unavailable: Int32 = 69
+    /// A file or directory cannot be created or written (EX_CANTCREAT).
+    static let cannotCreate: Int32 = 73
+}
+
+/// A failure that ends a command with one line on standard error and an exit code.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    var status: Int32
+
+    init(_ description: String, status: Int32 = ExitStatus.failure) {
+        self.description = description
+        self.status = status
+    }
+
+    init(_ setting: InvalidSetting) {
+        self.init(setting.description, status: ExitStatus.usage)
+    }
+
+    /// Prints `meridian: error: <description>` and exits.
+    func report() -> Never {
+        FileHandle.standardError.write(Data("meridian: error: \(description)\n".utf8))
+        Foundation.exit(status)
+    }
 }
 
 /// Options naming the configuration layers and the event log, shared by every command.
@@ -46,18 +110,34 @@ struct CommonOptions: ParsableArguments {
         return values
     }
 
-    /// Reads the settings, turning a bad value into a usage error.
+    /// Reads and validates the settings; a bad value is a ``CommandFailure`` with exit code 64 naming the key,
+    /// its source and what is accepted.
     func settings(extra: [String: ConfigValue] = [:]) async throws -> MeridianSettings {
         do {
             let reader = try await MeridianSettings.reader(
                 overrides: overrides.merging(extra) { _, new in new }, configFile: config)
             return try MeridianSettings(reader: reader)
-        } catch let error as MeridianSettings.InvalidSetting {
-            throw ValidationError(error.description)
+        } catch let error as InvalidSetting {
+            throw CommandFailure(error)
         } catch {
-            throw ValidationError("cannot read the configuration: \(error)")
+            throw CommandFailure("cannot read the configuration: \(error)", status: ExitStatus.usage)
         }
     }
+}
+
+/// What the start-up line says: where the server listens, which roles run, and where events and state go.
+func startupMetadata(_ settings: MeridianSettings, port: Int) -> Logger.Metadata {
+    var metadata: Logger.Metadata = [
+        "host": .string(settings.host), "port": .stringConvertible(port),
+        "roles": .string(settings.roles.map(\.rawValue).joined(separator: ",")),
+        "event_log": .string(settings.eventLog.rawValue),
+        "storage": .string(redacted(settings.storageURL)),
+    ]
+    switch settings.eventLog {
+    case .embedded: metadata["event_log_path"] = .string(settings.embedded.path)
+    case .kafka: metadata["kafka_brokers"] = .string(settings.kafka.brokers)
+    }
+    return metadata
 }
 
 /// Process-wide logging and metrics; each may be bootstrapped once.
@@ -101,20 +181,33 @@ struct Serve: AsyncParsableCommand {
         let settings = try await common.settings(extra: extra)
         ProcessWide.bootstrap(settings)
         let logger = Logger(label: "meridian")
-        let application = try await buildApplication(
-            settings: settings,
-            logger: logger,
-            registry: ProcessWide.registry,
-            metrics: MetricsSystem.factory,
-            onServerRunning: { port in
-                logger.info(
-                    "meridian is serving",
-                    metadata: [
-                        "port": .stringConvertible(port), "roles": .string(settings.roles.map(\.rawValue).joined(separator: ",")),
-                        "event_log": .string(settings.eventLog.rawValue),
-                    ])
-            })
-        try await application.run(logger: logger)
+        for warning in settings.warnings { logger.warning("\(warning)") }
+        do {
+            try await checkStartup(settings, logger: logger)
+            let application = try await buildApplication(
+                settings: settings,
+                logger: logger,
+                registry: ProcessWide.registry,
+                metrics: MetricsSystem.factory,
+                onServerRunning: { port in
+                    logger.info("meridian is serving", metadata: startupMetadata(settings, port: port))
+                })
+            try await application.run(logger: logger)
+        } catch {
+            let failure = describeStartupFailure(error, settings: settings)
+            let status: Int32
+            switch failure.kind {
+            case .configuration: status = ExitStatus.usage
+            case .unavailable: status = ExitStatus.unavailable
+            case .cannotCreate: status = ExitStatus.cannotCreate
+            }
+            throw CommandFailure(failure.description, status: status)
+        }
         logger.info("meridian stopped")
     }
+}
+
+/// The version `meridian --version` prints.
+enum MeridianVersion {
+    static let current = "0.3.0"
 }

@@ -1,50 +1,64 @@
 import Foundation
+import MeridianTestSupport
+import Synchronization
 import Testing
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif
 
-/// Runs the real `meridian` binary: the crash and graceful-shutdown guarantees are about processes.
-struct MeridianProcess {
-    let process = Process()
-    let port: Int
+/// Runs the real `meridian serve`: the crash, start-up and graceful-shutdown guarantees are about processes.
+/// It listens on a port the OS picks (read back from its start-up line); `stop()` ends it and removes its log.
+final class MeridianProcess: Sendable {
+    let child: ChildProcess
     let dataDirectory: String
-    let output: URL
+    private let logPath: String
+    private let discoveredPort = Mutex<Int?>(nil)
 
     static var binary: String {
-        ProcessInfo.processInfo.environment["MERIDIAN_BINARY"]
+        ProcessInfo.processInfo.environment["MERIDIAN_TEST_BINARY"]
             ?? packageRoot.appendingPathComponent(".build/debug/meridian").path
     }
 
-    init(dataDirectory: String, arguments: [String] = [], environment: [String: String] = [:], port: Int? = nil) throws {
-        self.port = port ?? Int.random(in: 20_000...40_000)
+    init(dataDirectory: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
         self.dataDirectory = dataDirectory
-        output = URL(fileURLWithPath: dataDirectory + "-\(self.port).log")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--port", String(self.port), "--data-dir", dataDirectory] + arguments
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        }
-        let handle = try FileHandle(forWritingTo: output)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        logPath = NSTemporaryDirectory() + "meridian-serve-" + UUID().uuidString + ".log"
+        var variables = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        variables["MERIDIAN_LOG_FORMAT"] = "json"
+        // The start-up line, which names the port, is logged at info.
+        variables["MERIDIAN_LOG_LEVEL"] = variables["MERIDIAN_LOG_LEVEL"] ?? "info"
+        child = try ChildProcess(
+            Self.binary, ["serve", "--port", "0", "--data-dir", dataDirectory] + arguments, environment: variables,
+            outputPath: logPath)
     }
 
-    var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+    var log: String { child.output }
 
-    /// Waits until `/health` answers.
+    /// The port from the start-up line (`meridian is serving`), once it was written.
+    var port: Int {
+        if let port = discoveredPort.withLock({ $0 }) { return port }
+        for line in log.split(separator: "\n") where line.contains("meridian is serving") {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let port = object["port"] as? Int
+            else { continue }
+            discoveredPort.withLock { $0 = port }
+            return port
+        }
+        return 0
+    }
+
+    /// Waits until the process said it serves and `/health` answers.
     func waitUntilServing() async throws {
         let deadline = ContinuousClock.now.advanced(by: .seconds(30))
         while ContinuousClock.now < deadline {
-            if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health")!),
+            let port = self.port
+            if port != 0,
+                let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health")!),
                 (response as? HTTPURLResponse)?.statusCode == 200
             {
                 return
             }
-            guard process.isRunning else { throw TestFailure("meridian exited early:\n\(log)") }
+            guard child.isRunning else { throw TestFailure("meridian exited early:\n\(log)") }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw TestFailure("meridian did not start:\n\(log)")
@@ -62,9 +76,46 @@ struct MeridianProcess {
     }
 
     func waitForExit(timeout: Duration) async -> Bool {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
-        return !process.isRunning
+        await child.wait(timeout: timeout) != nil
+    }
+
+    /// Stops the process (SIGTERM, then SIGKILL) and removes its log; returns the exit status.
+    @discardableResult
+    func stop() async -> Int32 {
+        let status = await child.stop()
+        try? FileManager.default.removeItem(atPath: logPath)
+        return status
+    }
+}
+
+/// The processes a test started, stopped together however the test ends.
+final class StartedProcesses: Sendable {
+    private let processes = Mutex<[MeridianProcess]>([])
+
+    /// Starts `meridian serve` and remembers it.
+    func start(dataDirectory: String, arguments: [String] = [], environment: [String: String] = [:]) throws
+        -> MeridianProcess
+    {
+        let process = try MeridianProcess(dataDirectory: dataDirectory, arguments: arguments, environment: environment)
+        processes.withLock { $0.append(process) }
+        return process
+    }
+
+    /// Runs `body`, then stops every process it started (newest first), also when it throws.
+    static func around<Result>(_ body: (StartedProcesses) async throws -> Result) async throws -> Result {
+        let started = StartedProcesses()
+        do {
+            let result = try await body(started)
+            await started.stopAll()
+            return result
+        } catch {
+            await started.stopAll()
+            throw error
+        }
+    }
+
+    func stopAll() async {
+        for process in processes.withLock({ $0 }).reversed() { await process.stop() }
     }
 }
 
@@ -75,16 +126,9 @@ struct TestFailure: Error, CustomStringConvertible {
 
 /// Ids of the events in the embedded log, read back with `meridian log read`.
 func storedIDs(dataDirectory: String) throws -> Set<String> {
-    let reader = Process()
-    reader.executableURL = URL(fileURLWithPath: MeridianProcess.binary)
-    reader.arguments = ["log", "read", "--topic", "events", "--data-dir", dataDirectory, "--idle-timeout", "1"]
-    let pipe = Pipe()
-    reader.standardOutput = pipe
-    try reader.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    reader.waitUntilExit()
+    let (_, output) = try runMeridian(["log", "read", "--topic", "events", "--data-dir", dataDirectory])
     var ids: Set<String> = []
-    for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+    for line in output.split(separator: "\n") {
         guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
             let headers = object["headers"] as? [String: String], let id = headers["ce_id"]
         else { continue }
@@ -93,18 +137,14 @@ func storedIDs(dataDirectory: String) throws -> Set<String> {
     return ids
 }
 
-/// Runs `meridian ARGUMENTS` to the end; returns its exit status and standard output.
-func runMeridian(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: MeridianProcess.binary)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+/// Runs `meridian ARGUMENTS` to the end; returns its exit status and what it printed (standard output and error).
+func runMeridian(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> (
+    status: Int32, output: String
+) {
+    try ChildProcess.run(
+        MeridianProcess.binary, arguments,
+        environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new },
+        input: input.map { Data($0.utf8) })
 }
 
 @Suite(.serialized) struct ProcessTests {
@@ -145,13 +185,14 @@ func runMeridian(_ arguments: [String]) throws -> (status: Int32, output: String
             }
             group.addTask {
                 try? await Task.sleep(for: .seconds(2))
-                kill(server.process.processIdentifier, SIGKILL)
+                server.child.signal(SIGKILL)
                 return []
             }
             return await group.reduce(into: Set<String>()) { $0.formUnion($1) }
         }
         #expect(await server.waitForExit(timeout: .seconds(10)))
-        #expect(server.process.terminationReason == .uncaughtSignal)
+        #expect(server.child.exitStatus == 128 + SIGKILL)
+        await server.stop()
         #expect(acknowledged.count > 50, "the server acknowledged events before it was killed")
 
         let stored = try storedIDs(dataDirectory: directory)
@@ -162,8 +203,9 @@ func runMeridian(_ arguments: [String]) throws -> (status: Int32, output: String
         let restarted = try MeridianProcess(dataDirectory: directory)
         try await restarted.waitUntilServing()
         #expect(await restarted.post(id: "after-restart")?.status == 202)
-        kill(restarted.process.processIdentifier, SIGTERM)
+        restarted.child.signal(SIGTERM)
         #expect(await restarted.waitForExit(timeout: .seconds(30)))
+        await restarted.stop()
         #expect(try storedIDs(dataDirectory: directory).contains("after-restart"))
     }
 
@@ -188,19 +230,19 @@ func runMeridian(_ arguments: [String]) throws -> (status: Int32, output: String
             }
             group.addTask {
                 try? await Task.sleep(for: .seconds(1.5))
-                kill(server.process.processIdentifier, SIGTERM)
+                server.child.signal(SIGTERM)
                 return []
             }
             return await group.reduce(into: [(String, Int?)]()) { $0 += $1 }
         }
         #expect(await server.waitForExit(timeout: .seconds(30)))
-        #expect(server.process.terminationReason == .exit)
-        #expect(server.process.terminationStatus == 0, "exit status 0 after a graceful shutdown:\n\(server.log.suffix(2000))")
+        #expect(server.child.exitStatus == 0, "exit status 0 after a graceful shutdown:\n\(server.log.suffix(2000))")
         let acknowledged = Set(answers.filter { $0.1 == 202 }.map(\.0))
         #expect(acknowledged.count > 10)
         #expect(answers.allSatisfy { $0.1 == nil || $0.1 == 202 || $0.1 == 503 }, "only 202, 503 or a closed connection")
         let stored = try storedIDs(dataDirectory: directory)
         #expect(acknowledged.subtracting(stored).isEmpty, "no acknowledged event is lost on SIGTERM")
         #expect(server.log.contains("drained"))
+        await server.stop()
     }
 }

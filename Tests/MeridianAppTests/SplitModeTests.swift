@@ -12,53 +12,46 @@ import Testing
         for topic in Topics().all { try cluster.createTopic(topic, partitions: 2, replicationFactor: 1) }
         let base = NSTemporaryDirectory() + "meridian-split-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: base) }
-        let ports = (
-            catalog: Int.random(in: 20_000...26_000), checkout: Int.random(in: 26_001...32_000),
-            gateway: Int.random(in: 32_001...38_000)
-        )
         let shared = [
             "MERIDIAN_EVENT_LOG": "kafka", "MERIDIAN_KAFKA_BROKERS": cluster.bootstrapServers,
             "MERIDIAN_KAFKA_PROPERTY_SESSION_TIMEOUT_MS": "6000", "MERIDIAN_KAFKA_PROPERTY_FETCH_WAIT_MAX_MS": "20",
             "MERIDIAN_AUTH_JWT_SECRET": String(repeating: "s", count: 40), "MERIDIAN_USERS_BCRYPT_COST": "4",
-            "MERIDIAN_LOG_LEVEL": "warning",
         ]
         // The first admin, in the users service's own database.
-        let admin = Process()
-        admin.executableURL = URL(fileURLWithPath: MeridianProcess.binary)
-        admin.arguments = ["users", "create-admin", "--email", "root@example.com", "--data-dir", base + "/catalog"]
-        let input = Pipe()
-        admin.standardInput = input
-        admin.standardOutput = FileHandle.nullDevice
-        try admin.run()
-        input.fileHandleForWriting.write(Data("a long admin password\n".utf8))
-        try input.fileHandleForWriting.close()
-        admin.waitUntilExit()
-        #expect(admin.terminationStatus == 0)
+        let admin = try runMeridian(
+            ["users", "create-admin", "--email", "root@example.com", "--data-dir", base + "/catalog"], environment: shared,
+            input: "a long admin password\n")
+        #expect(admin.status == 0, "\(admin.output)")
 
-        let catalog = try MeridianProcess(
+        // Each process listens on a port the OS picks; the next one learns it from the one before.
+        try await StartedProcesses.around { started in
+            try await Self.scenario(started, base: base, shared: shared)
+        }
+    }
+
+    static func scenario(_ started: StartedProcesses, base: String, shared: [String: String]) async throws {
+        let catalog = try started.start(
             dataDirectory: base + "/catalog", arguments: ["--role", "users", "--role", "products", "--role", "carts"],
-            environment: shared, port: ports.catalog)
-        let checkout = try MeridianProcess(
+            environment: shared)
+        try await catalog.waitUntilServing()
+        let catalogURL = "http://127.0.0.1:\(catalog.port)"
+        let checkout = try started.start(
             dataDirectory: base + "/checkout", arguments: ["--role", "orders", "--role", "payments", "--role", "notifications"],
             environment: shared.merging([
-                "MERIDIAN_SERVICES_USERS_URL": "http://127.0.0.1:\(ports.catalog)",
-                "MERIDIAN_SERVICES_PRODUCTS_URL": "http://127.0.0.1:\(ports.catalog)",
-                "MERIDIAN_SERVICES_CARTS_URL": "http://127.0.0.1:\(ports.catalog)",
-            ]) { _, new in new }, port: ports.checkout)
+                "MERIDIAN_SERVICES_USERS_URL": catalogURL, "MERIDIAN_SERVICES_PRODUCTS_URL": catalogURL,
+                "MERIDIAN_SERVICES_CARTS_URL": catalogURL,
+            ]) { _, new in new })
+        try await checkout.waitUntilServing()
         var services: [String: String] = [:]
-        for role in ["users", "products", "carts"] {
-            services["MERIDIAN_SERVICES_\(role.uppercased())_URL"] = "http://127.0.0.1:\(ports.catalog)"
-        }
+        for role in ["users", "products", "carts"] { services["MERIDIAN_SERVICES_\(role.uppercased())_URL"] = catalogURL }
         for role in ["orders", "payments", "notifications"] {
-            services["MERIDIAN_SERVICES_\(role.uppercased())_URL"] = "http://127.0.0.1:\(ports.checkout)"
+            services["MERIDIAN_SERVICES_\(role.uppercased())_URL"] = "http://127.0.0.1:\(checkout.port)"
         }
-        let gateway = try MeridianProcess(
+        let gateway = try started.start(
             dataDirectory: base + "/gateway", arguments: ["--role", "gateway"],
-            environment: shared.merging(services) { _, new in new }, port: ports.gateway)
-        defer {
-            for process in [gateway, checkout, catalog] { process.process.terminate() }
-        }
-        for process in [catalog, checkout, gateway] { try await process.waitUntilServing() }
+            environment: shared.merging(services) { _, new in new })
+        try await gateway.waitUntilServing()
+        let ports = (catalog: catalog.port, checkout: checkout.port, gateway: gateway.port)
 
         let api = APIClient(port: ports.gateway)
         let ready = try await api.eventually("/ready", token: nil) { $0.status == 200 }

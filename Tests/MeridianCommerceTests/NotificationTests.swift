@@ -144,16 +144,14 @@ import Testing
     func anEmailReachesARealSMTPServer() async throws {
         let setup = try await Setup()
         let maildir = setup.directory + "/maildir"
-        let port = Int.random(in: 41_000...49_000)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = [
-            "python3", "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:\(port)", "-c", "aiosmtpd.handlers.Mailbox", maildir,
-        ]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer { server.terminate() }
+        let port = try freePort()
+        // Started with default signal handling and stopped by its pid, so it never outlives the test run.
+        let server = try ChildProcess(
+            "python3", ["-m", "aiosmtpd", "-n", "-l", "127.0.0.1:\(port)", "-c", "aiosmtpd.handlers.Mailbox", maildir])
+        defer {
+            server.signal(SIGKILL)
+            _ = server.waitUntilExit()
+        }
         let channel = SMTPChannel(client: SMTPClient(host: "127.0.0.1", port: port), from: "shop@meridian.test")
         try await Self.waitForListener(port: port)
         let notifier = try setup.notifier(channel)

@@ -196,6 +196,10 @@ public struct EventLogError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let unknownTopic = Code(rawValue: "unknown_topic")
         /// The log is closed or shutting down.
         public static let closed = Code(rawValue: "closed")
+        /// Another process writes this log (the embedded log has one writer).
+        public static let locked = Code(rawValue: "locked")
+        /// There is no log where the settings point (a read-only open never creates one).
+        public static let notFound = Code(rawValue: "not_found")
         /// Anything else.
         public static let other = Code(rawValue: "other")
 
