@@ -22,7 +22,7 @@ run: build
 
 test: build
 	$(SWIFT) build --build-tests
-	MERIDIAN_TEST_BINARY=$(CURDIR)/$(BIN) scripts/with-postgres.sh $(SWIFT) test --skip-build --parallel --num-workers 2
+	MERIDIAN_TEST_BINARY=$(CURDIR)/$(BIN) scripts/run-tests.sh
 
 format:
 	$(SWIFT) format --in-place --recursive Package.swift Sources Tests

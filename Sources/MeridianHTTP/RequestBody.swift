@@ -33,8 +33,9 @@ public func decodeJSONBody<Body: Decodable>(
             .unsupportedMediaType, slug: "unsupported-media-type", detail: "send application/json", field: "Content-Type")
     }
     let buffer = try await collectBody(request, limit: context.limits.jsonBodyBytes)
+    let data = Data(buffer.readableBytesView)
     do {
-        return try JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView))
+        return try JSONDecoder().decode(Body.self, from: data)
     } catch let DecodingError.keyNotFound(key, context) {
         throw ProblemDetails(
             .badRequest, slug: "malformed", detail: "\(path(context.codingPath + [key])) is required",
@@ -51,8 +52,36 @@ public func decodeJSONBody<Body: Decodable>(
     } catch let violation as FieldViolation {
         throw ProblemDetails(violation)
     } catch {
+        // Foundation reports a number that does not fit an `Int` as invalid JSON, without its path: when the
+        // JSON itself is valid, find that number so the answer names its field.
+        if let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
+            let field = firstNonInteger(object, path: [])
+        {
+            throw ProblemDetails(
+                .unprocessableContent, slug: "invalid-field",
+                detail: "\(field) must be an integer between \(Int.min) and \(Int.max)", field: field)
+        }
         throw ProblemDetails(.badRequest, slug: "malformed", detail: "the body is not valid JSON")
     }
+}
+
+/// The path of the first number in `value` that is not an integer an `Int` holds (`1e30`, `1.5`, 2^63).
+private func firstNonInteger(_ value: Any, path: [String]) -> String? {
+    switch value {
+    case let object as [String: Any]:
+        for key in object.keys.sorted() {
+            if let found = firstNonInteger(object[key]!, path: path + [key]) { return found }
+        }
+    case let array as [Any]:
+        for (index, element) in array.enumerated() {
+            if let found = firstNonInteger(element, path: path + [String(index)]) { return found }
+        }
+    case let number as NSNumber where !(value is Bool):
+        if Int(number.description) == nil { return path.joined(separator: ".") }
+    default:
+        break
+    }
+    return nil
 }
 
 /// `application/json`, exactly (Hummingbird's parser; `application/jsonx` is another type), in UTF-8.

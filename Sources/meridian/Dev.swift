@@ -45,7 +45,9 @@ struct DevKafka: AsyncParsableCommand {
         }
         print("Kafka mock cluster: \(brokers) broker(s), topics: \(topics.all.joined(separator: ", "))")
         print("bootstrap servers: \(servers)")
-        print("try: MERIDIAN_EVENT_LOG=kafka MERIDIAN_KAFKA_BROKERS=\(servers) meridian serve")
+        // The way this binary was called also works for the next command (`.build/debug/meridian` from the README).
+        let binary = CommandLine.arguments.first ?? "meridian"
+        print("try: MERIDIAN_EVENT_LOG=kafka MERIDIAN_KAFKA_BROKERS=\(servers) \(binary) serve")
         print("stop with Ctrl-C")
         fflush(nil)
         try await ServiceGroup(

@@ -38,8 +38,12 @@ extension CommandFailure {
         let message = (error as? EventLogError)?.message ?? "\(error)"
         switch settings.eventLog {
         case .embedded:
-            let status =
-                code == .notFound ? ExitStatus.noInput : code == .locked ? ExitStatus.unavailable : ExitStatus.cannotCreate
+            let status: Int32
+            switch code {
+            case .notFound?, .unknownTopic?: status = ExitStatus.noInput
+            case .locked?: status = ExitStatus.unavailable
+            default: status = ExitStatus.cannotCreate
+            }
             self.init(
                 "\(message) (embedded event log \(settings.embedded.path); --data-dir or MERIDIAN_DATA_DIR)", status: status)
         case .kafka:

@@ -112,11 +112,19 @@ struct CommonOptions: ParsableArguments {
 
     /// Reads and validates the settings; a bad value is a ``CommandFailure`` with exit code 64 naming the key,
     /// its source and what is accepted.
-    func settings(extra: [String: ConfigValue] = [:]) async throws -> MeridianSettings {
+    /// - Parameter printWarnings: print warnings about unknown keys to standard error (commands other than
+    ///   `serve`, which logs them).
+    func settings(extra: [String: ConfigValue] = [:], printWarnings: Bool = true) async throws -> MeridianSettings {
         do {
             let reader = try await MeridianSettings.reader(
                 overrides: overrides.merging(extra) { _, new in new }, configFile: config)
-            return try MeridianSettings(reader: reader)
+            let settings = try MeridianSettings(reader: reader)
+            if printWarnings {
+                for warning in settings.warnings {
+                    FileHandle.standardError.write(Data("meridian: warning: \(warning)\n".utf8))
+                }
+            }
+            return settings
         } catch let error as InvalidSetting {
             throw CommandFailure(error)
         } catch {
@@ -178,7 +186,7 @@ struct Serve: AsyncParsableCommand {
         if let host { extra["http.host"] = .init(.string(host), isSecret: false) }
         if let port { extra["http.port"] = .init(.int(port), isSecret: false) }
         if let shutdownTimeout { extra["shutdown.timeoutSeconds"] = .init(.double(shutdownTimeout), isSecret: false) }
-        let settings = try await common.settings(extra: extra)
+        let settings = try await common.settings(extra: extra, printWarnings: false)
         ProcessWide.bootstrap(settings)
         let logger = Logger(label: "meridian")
         for warning in settings.warnings { logger.warning("\(warning)") }

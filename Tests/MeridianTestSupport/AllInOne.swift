@@ -90,6 +90,12 @@ public final class AllInOne: Sendable {
         try await client.call(method, path, token: token, json: json, headers: headers)
     }
 
+    public func call(
+        _ method: String, _ path: String, token: String? = nil, body: Data?, headers: [String: String] = [:]
+    ) async throws -> APIClient.Answer {
+        try await client.call(method, path, token: token, body: body, headers: headers)
+    }
+
     public func eventually(
         _ path: String, token: String?, timeout: Duration = .seconds(20), _ done: (APIClient.Answer) -> Bool
     ) async throws -> APIClient.Answer {
@@ -120,14 +126,25 @@ public struct APIClient: Sendable {
     public func call(
         _ method: String, _ path: String, token: String? = nil, json: Any? = nil, headers: [String: String] = [:]
     ) async throws -> Answer {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        var body: Data?
+        var headers = headers
+        if let json {
+            body = try JSONSerialization.data(withJSONObject: json)
+            headers["Content-Type"] = headers["Content-Type"] ?? "application/json"
+        }
+        return try await call(method, path, token: token, body: body, headers: headers)
+    }
+
+    /// One request with a body as given (any bytes, any `Content-Type` in `headers`).
+    public func call(
+        _ method: String, _ path: String, token: String? = nil, body: Data?, headers: [String: String] = [:]
+    ) async throws -> Answer {
+        guard let url = URL(string: "http://127.0.0.1:\(port)\(path)") else { throw AllInOneError("not a path: \(path)") }
+        var request = URLRequest(url: url)
         request.httpMethod = method
         request.timeoutInterval = 60
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        if let json {
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = try JSONSerialization.data(withJSONObject: json)
-        }
+        request.httpBody = body
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response) = try await URLSession.shared.data(for: request)
         let http = response as? HTTPURLResponse
