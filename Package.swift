@@ -38,13 +38,15 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
+        // MARK: Core and contracts (no I/O)
+
         /// librdkafka from Debian's `librdkafka-dev`, including the mock cluster API.
         .systemLibrary(
             name: "CRDKafka",
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
-        /// The domain core: events, envelopes, validation, admission, ports. No I/O imports.
+        /// The domain core: CloudEvents, the event-log port, admission, input rules. No I/O imports.
         .target(
             name: "MeridianCore",
             dependencies: [
@@ -52,6 +54,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// What the roles share and nothing else: ids, the commerce events (type, topic, data) and the ports one
+        /// role offers another. No I/O imports.
+        .target(
+            name: "MeridianContracts",
+            dependencies: ["MeridianCore"],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Adapters
+
         /// The embedded, durable event log on SQLite (the default adapter of the event log port).
         .target(
             name: "MeridianEventLog",
@@ -59,23 +71,6 @@ let package = Package(
                 "MeridianCore",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        /// SQL storage through SQLKit on SQLite (embedded) or PostgreSQL, with migrations, the
-        /// transactional outbox and the inbox.
-        .target(
-            name: "MeridianStorage",
-            dependencies: [
-                "MeridianCore",
-                .product(name: "SQLKit", package: "sql-kit"),
-                .product(name: "SQLiteKit", package: "sqlite-kit"),
-                .product(name: "PostgresKit", package: "postgres-kit"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -94,7 +89,65 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        /// HTTP pieces every role shares: problem details, request ids, HTTP metrics.
+        /// The SQL storage port (`SQLStore`), migrations, the transactional outbox and the inbox. Links no driver.
+        .target(
+            name: "MeridianStorage",
+            dependencies: [
+                "MeridianCore",
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// The SQLite adapter of the storage port (the embedded default): WAL, group commit.
+        .target(
+            name: "MeridianSQLite",
+            dependencies: [
+                "MeridianCore",
+                "MeridianStorage",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// The PostgreSQL adapter of the storage port: postgres-nio's pool.
+        .target(
+            name: "MeridianPostgres",
+            dependencies: [
+                "MeridianCore",
+                "MeridianStorage",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Runtime every role shares
+
+        /// The messaging runtime: how consumers treat records, consumer groups, outbox relays, sweepers, the
+        /// start-up gate.
+        .target(
+            name: "MeridianMessaging",
+            dependencies: [
+                "MeridianCore",
+                "MeridianStorage",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// HTTP pieces every role shares: problem details, request ids, limits, HTTP metrics.
         .target(
             name: "MeridianHTTP",
             dependencies: [
@@ -112,6 +165,7 @@ let package = Package(
         .target(
             name: "MeridianAuth",
             dependencies: [
+                "MeridianContracts",
                 "MeridianCore",
                 "MeridianHTTP",
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -120,98 +174,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        /// The users role: registration, login, profiles, administration.
+
+        // MARK: Roles (siblings: each imports the contracts, storage and messaging, never another role)
+
+        /// The gateway role: the edge's rate limits and the reverse proxy to the services in split mode.
         .target(
-            name: "MeridianUsers",
+            name: "MeridianGateway",
             dependencies: [
-                "MeridianAuth",
                 "MeridianCore",
                 "MeridianHTTP",
-                "MeridianStorage",
-                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "SQLKit", package: "sql-kit"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        /// The products role: the catalog, stock, and `product.deleted` through the outbox.
-        .target(
-            name: "MeridianProducts",
-            dependencies: [
-                "MeridianAuth",
-                "MeridianCore",
-                "MeridianHTTP",
-                "MeridianStorage",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "SQLKit", package: "sql-kit"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        /// The carts role: the signed-in user's cart; removes lines of deleted products.
-        .target(
-            name: "MeridianCarts",
-            dependencies: [
-                "MeridianAuth",
-                "MeridianCore",
-                "MeridianHTTP",
-                "MeridianProducts",
-                "MeridianStorage",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "SQLKit", package: "sql-kit"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        /// The orders role: placing orders, and the orders side of the saga (payment outcomes, the sweeper).
-        .target(
-            name: "MeridianOrders",
-            dependencies: [
-                "MeridianAuth",
-                "MeridianCore",
-                "MeridianHTTP",
-                "MeridianProducts",
-                "MeridianStorage",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "SQLKit", package: "sql-kit"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        /// The payments role: a simulated payment provider behind `payment.requested`, one payment per order, refunds.
-        .target(
-            name: "MeridianPayments",
-            dependencies: [
-                "MeridianAuth",
-                "MeridianCore",
-                "MeridianHTTP",
-                "MeridianStorage",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "SQLKit", package: "sql-kit"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        /// The notifications role: messages about orders through log, webhook or SMTP, recorded per user.
-        .target(
-            name: "MeridianNotifications",
-            dependencies: [
-                "MeridianAuth",
-                "MeridianCore",
-                "MeridianHTTP",
-                "MeridianStorage",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -228,30 +204,166 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        /// Assembly: configuration, one build function per role, the service group.
+        /// The users role: registration, login, profiles, administration.
+        .target(
+            name: "MeridianUsers",
+            dependencies: [
+                "MeridianAuth",
+                "MeridianContracts",
+                "MeridianCore",
+                "MeridianHTTP",
+                "MeridianMessaging",
+                "MeridianStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// The products role: the catalog, stock and its reservations, `product.deleted`.
+        .target(
+            name: "MeridianProducts",
+            dependencies: [
+                "MeridianAuth",
+                "MeridianContracts",
+                "MeridianCore",
+                "MeridianHTTP",
+                "MeridianMessaging",
+                "MeridianStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// The carts role: the signed-in user's cart; removes lines of deleted products and ordered lines.
+        .target(
+            name: "MeridianCarts",
+            dependencies: [
+                "MeridianAuth",
+                "MeridianContracts",
+                "MeridianCore",
+                "MeridianHTTP",
+                "MeridianMessaging",
+                "MeridianStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// The orders role: placing orders, the order lifecycle, the orders side of the saga.
+        .target(
+            name: "MeridianOrders",
+            dependencies: [
+                "MeridianAuth",
+                "MeridianContracts",
+                "MeridianCore",
+                "MeridianHTTP",
+                "MeridianMessaging",
+                "MeridianStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// The payments role: a simulated provider behind `payment.requested`, one payment per order, refunds.
+        .target(
+            name: "MeridianPayments",
+            dependencies: [
+                "MeridianAuth",
+                "MeridianContracts",
+                "MeridianCore",
+                "MeridianHTTP",
+                "MeridianMessaging",
+                "MeridianStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// The notifications role: messages about orders through log, webhook or SMTP, recorded per user.
+        .target(
+            name: "MeridianNotifications",
+            dependencies: [
+                "MeridianAuth",
+                "MeridianContracts",
+                "MeridianCore",
+                "MeridianHTTP",
+                "MeridianMessaging",
+                "MeridianStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Assembly
+
+        /// How roles reach the roles of other processes in split mode: HTTP adapters of the contract ports and
+        /// the `/internal` routes that serve them.
+        .target(
+            name: "MeridianServiceClients",
+            dependencies: [
+                "MeridianAuth",
+                "MeridianContracts",
+                "MeridianCore",
+                "MeridianHTTP",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// Assembly: settings, one build function per role, the service group. It only assembles.
         .target(
             name: "MeridianApp",
             dependencies: [
+                "MeridianAuth",
+                "MeridianCarts",
+                "MeridianContracts",
                 "MeridianCore",
                 "MeridianEventLog",
+                "MeridianGateway",
                 "MeridianHTTP",
-                "MeridianKafka",
                 "MeridianIngest",
-                "MeridianStorage",
-                "MeridianAuth",
-                "MeridianUsers",
-                "MeridianProducts",
-                "MeridianCarts",
+                "MeridianKafka",
+                "MeridianMessaging",
+                "MeridianNotifications",
                 "MeridianOrders",
                 "MeridianPayments",
-                "MeridianNotifications",
+                "MeridianPostgres",
+                "MeridianProducts",
+                "MeridianSQLite",
+                "MeridianServiceClients",
+                "MeridianStorage",
+                "MeridianUsers",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -281,9 +393,6 @@ let package = Package(
                 "MeridianEventLog",
                 "MeridianKafka",
                 "MeridianStorage",
-                "MeridianAuth",
-                "MeridianHTTP",
-                "MeridianUsers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
@@ -296,6 +405,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+
+        // MARK: Tests
+
         /// What the commerce roles' tests share: a migrated store, an event log, tokens.
         .target(
             name: "MeridianTestSupport",

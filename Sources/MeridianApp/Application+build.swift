@@ -1,12 +1,18 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
 import MeridianAuth
+import MeridianContracts
 import MeridianCore
 import MeridianEventLog
+import MeridianGateway
 import MeridianHTTP
 import MeridianIngest
 import MeridianKafka
+import MeridianMessaging
+import MeridianSQLite
+import MeridianServiceClients
 import MeridianStorage
 import Metrics
 import Prometheus
@@ -104,7 +110,7 @@ public func buildApplication(
             onServerRunning: onServerRunning)
     } catch {
         // Nothing that was opened outlives a failed start.
-        if let store = store as? SQLiteStore { try? await store.close() }
+        try? await store?.close()
         if let closable = eventLog as? any ClosableEventLog { await closable.close() }
         throw error
     }
@@ -147,23 +153,34 @@ private func assemble(
         tokens = try await buildTokens(settings: settings, logger: logger)
     }
     var accounts: CachedAccountStatus?
+    // Calls to the roles of other processes (split mode) share one HTTP client, stopped with the process.
+    let serviceHTTP = settings.serviceURLs.isEmpty ? nil : ServiceClient.makeHTTPClient(settings.serviceCalls)
+    var services: [any Service] = serviceHTTP.map { [HTTPClientService(client: $0)] } ?? []
     if let tokens, settings.roles.contains(where: storeRoles.contains) {
         let sqlStore = try await buildStore(settings: settings, logger: logger)
         opened = sqlStore
         store = sqlStore
-        accounts = buildAccountStatus(settings: settings, store: sqlStore, tokens: tokens)
+        accounts = buildAccountStatus(settings: settings, store: sqlStore, tokens: tokens, serviceHTTP: serviceHTTP)
         commerce = try buildCommerce(
             CommerceContext(
                 settings: settings, store: sqlStore, eventLog: eventLog, tokens: tokens, metrics: metrics, logger: logger,
-                accounts: accounts, ready: migrated.wait))
+                accounts: accounts, serviceHTTP: serviceHTTP, ready: migrated.wait))
     } else if let tokens {
-        accounts = buildAccountStatus(settings: settings, store: nil, tokens: tokens)
+        accounts = buildAccountStatus(settings: settings, store: nil, tokens: tokens, serviceHTTP: serviceHTTP)
     }
-    let proxies = settings.roles.contains(.gateway) ? gatewayRoutes(settings) : []
+    services += commerce.workers
+    var proxy: ServiceProxyMiddleware?
+    if settings.roles.contains(.gateway), let serviceHTTP, let tokens {
+        proxy = ServiceProxyMiddleware(
+            routes: gatewayRoutes(settings), maxBody: 16 * 1_048_576, http: serviceHTTP,
+            requestTimeout: settings.serviceCalls.requestTimeout, retryBackoff: settings.serviceCalls.retryBackoff,
+            proof: { try await tokens.issue(for: .service("gateway")) })
+    }
     let router = buildRouter(
         eventLog: eventLog, ingestor: ingestor, registry: registry, metrics: metrics, tokens: tokens, store: store,
-        migrated: store == nil ? nil : migrated, routes: commerce.routes, proxies: proxies, gateway: settings.gateway,
-        corsOrigin: settings.corsOrigin, limits: settings.limits, accounts: accounts)
+        migrated: store == nil ? nil : migrated, routes: commerce.routes, proxy: proxy, gateway: settings.gateway,
+        corsOrigin: settings.corsOrigin, limits: settings.limits, trustedProxies: settings.trustedProxies,
+        accounts: accounts)
     var http = Application(
         router: router,
         server: .http1(configuration: .init(additionalChannelHandlers: [ParserErrorHandler()])),
@@ -185,7 +202,7 @@ private func assemble(
         }
     }
     return MeridianApplication(
-        settings: settings, eventLog: eventLog, store: store, workers: commerce.workers, ingestor: ingestor,
+        settings: settings, eventLog: eventLog, store: store, workers: services, ingestor: ingestor,
         routes: commerce.routes, http: http)
 }
 
@@ -199,10 +216,11 @@ public func buildRouter(
     store: (any SQLStore)? = nil,
     migrated: StartupGate? = nil,
     routes: [any APIRoutes] = [],
-    proxies: [GatewayRoute] = [],
-    gateway: GatewayMiddleware.Configuration = .init(),
+    proxy: ServiceProxyMiddleware? = nil,
+    gateway: RateLimitMiddleware.Configuration = .init(),
     corsOrigin: String = "",
     limits: RequestLimits = .init(),
+    trustedProxies: [CIDR] = [],
     accounts: (any AccountStatus)? = nil
 ) -> Router<MeridianRequestContext> {
     let router = Router(context: MeridianRequestContext.self)
@@ -211,6 +229,7 @@ public func buildRouter(
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: RequestLimitsMiddleware(limits: limits))
+    router.add(middleware: ClientAddressMiddleware(resolver: ClientAddressResolver(trustedProxies: trustedProxies)))
     if !corsOrigin.isEmpty {
         router.add(
             middleware: CORSMiddleware(
@@ -219,20 +238,32 @@ public func buildRouter(
                 allowMethods: [.get, .post, .put, .patch, .delete, .options], maxAge: .seconds(600)))
     }
     if let tokens {
+        router.add(middleware: GatewayIdentityMiddleware(tokens: tokens))
         router.add(middleware: AuthenticationMiddleware(tokens: tokens, accounts: accounts))
-        router.add(middleware: GatewayMiddleware(configuration: gateway))
+        router.add(middleware: RateLimitMiddleware(configuration: gateway))
     }
-    if !proxies.isEmpty {
-        router.add(middleware: ServiceProxyMiddleware(routes: proxies, maxBody: 16 * 1_048_576))
+    if let proxy {
+        router.add(middleware: proxy)
     }
 
     for api in platformRoutes(
         eventLog: eventLog, ingestor: ingestor, registry: registry, metrics: metrics, store: store, migrated: migrated,
-        upstreams: Dictionary(proxies.map { ($0.service, $0.baseURL) }, uniquingKeysWith: { first, _ in first }), roles: routes)
+        upstreams: Dictionary((proxy?.routes ?? []).map { ($0.service, $0.baseURL) }, uniquingKeysWith: { first, _ in first }),
+        roles: routes)
     {
         api.addRoutes(to: router)
     }
     return router
+}
+
+/// Shuts the HTTP client of calls between services down once the process stops.
+struct HTTPClientService: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
 }
 
 /// On graceful shutdown: stop admitting events and wait for those in flight.

@@ -1,13 +1,17 @@
+import AsyncHTTPClient
 import Foundation
 import Logging
 import MeridianAuth
 import MeridianCarts
+import MeridianContracts
 import MeridianCore
 import MeridianHTTP
+import MeridianMessaging
 import MeridianNotifications
 import MeridianOrders
 import MeridianPayments
 import MeridianProducts
+import MeridianServiceClients
 import MeridianStorage
 import MeridianUsers
 import Metrics
@@ -23,12 +27,14 @@ public struct CommerceContext: Sendable {
     public var logger: Logger
     /// Whether accounts may still act, as the authentication asks it; told when an account changes here.
     public var accounts: CachedAccountStatus?
+    /// The HTTP client for calls to the roles of other processes (split mode).
+    public var serviceHTTP: HTTPClient?
     /// Awaited by the workers before they start (until the migrations ran).
     public var ready: @Sendable () async -> Void
 
     public init(
         settings: MeridianSettings, store: any SQLStore, eventLog: any EventLog, tokens: TokenService,
-        metrics: any MetricsFactory, logger: Logger, accounts: CachedAccountStatus? = nil,
+        metrics: any MetricsFactory, logger: Logger, accounts: CachedAccountStatus? = nil, serviceHTTP: HTTPClient? = nil,
         ready: @escaping @Sendable () async -> Void = {}
     ) {
         self.settings = settings
@@ -38,7 +44,15 @@ public struct CommerceContext: Sendable {
         self.metrics = metrics
         self.logger = logger
         self.accounts = accounts
+        self.serviceHTTP = serviceHTTP
         self.ready = ready
+    }
+
+    /// A client of the `role` service at its configured URL.
+    func client(_ role: MeridianSettings.Role) -> ServiceClient? {
+        guard let url = settings.serviceURLs[role], let serviceHTTP else { return nil }
+        return ServiceClient(
+            name: role.rawValue, baseURL: url, tokens: tokens, http: serviceHTTP, configuration: settings.serviceCalls)
     }
 
     var topics: Topics { settings.topics }
@@ -87,12 +101,8 @@ public func buildCommerce(_ context: CommerceContext) throws -> CommerceParts {
     if roles.contains(.orders) { parts.add(buildOrders(context)) }
     if roles.contains(.payments) { parts.add(buildPayments(context)) }
     if roles.contains(.notifications) { parts.add(try buildNotifications(context)) }
-    // What the roles here answer for the other roles' processes in split mode.
-    parts.routes.append(
-        InternalRoutes(
-            products: roles.contains(.products) ? ProductStore(store: context.store) : nil,
-            carts: roles.contains(.carts) ? CartStore(store: context.store) : nil,
-            users: roles.contains(.users) ? UserStore(store: context.store) : nil))
+    // What the roles here answer for the roles of other processes in split mode, and only that.
+    parts.routes.append(internalRoutes(context))
     return parts
 }
 
@@ -109,26 +119,20 @@ public func buildUsers(_ context: CommerceContext) -> CommerceParts {
 
 /// Who answers "is this account still enabled?" for the authentication of this process: the users role's
 /// own table when it runs here, else the users service over HTTP; cached for `auth.accountCacheSeconds`.
-func buildAccountStatus(settings: MeridianSettings, store: (any SQLStore)?, tokens: TokenService) -> CachedAccountStatus? {
+func buildAccountStatus(
+    settings: MeridianSettings, store: (any SQLStore)?, tokens: TokenService, serviceHTTP: HTTPClient?
+) -> CachedAccountStatus? {
     let upstream: any AccountStatus
     if settings.roles.contains(.users), let store {
-        upstream = StoreAccountStatus(users: UserStore(store: store))
-    } else if let url = settings.serviceURLs[.users] {
-        upstream = HTTPAccountStatus(client: ServiceClient(name: "users", baseURL: url, tokens: tokens))
+        upstream = StoreUserDirectory(users: UserStore(store: store))
+    } else if let url = settings.serviceURLs[.users], let serviceHTTP {
+        upstream = HTTPUserDirectory(
+            client: ServiceClient(
+                name: "users", baseURL: url, tokens: tokens, http: serviceHTTP, configuration: settings.serviceCalls))
     } else {
         return nil
     }
     return CachedAccountStatus(upstream: upstream, ttl: settings.accountCheckInterval)
-}
-
-/// The users table as the authentication of this process asks it.
-struct StoreAccountStatus: AccountStatus {
-    let users: UserStore
-
-    func isActive(_ userID: String) async throws -> Bool {
-        guard let user = try await users.find(id: UserID(rawValue: userID)) else { return false }
-        return !user.disabled
-    }
 }
 
 /// The products role: the catalog, its outbox, the consumer that ends reservations, and the sweeper
@@ -221,44 +225,45 @@ public func buildNotifications(_ context: CommerceContext) throws -> CommercePar
     return parts
 }
 
-/// The users service as the notifications role of this process reaches it.
-struct StoreUserDirectory: UserDirectory {
-    let users: UserStore
-
-    func contact(of user: String) async throws -> UserContact? {
-        try await users.find(id: UserID(rawValue: user)).map { UserContact(name: $0.name, email: $0.email) }
+/// The `/internal` routes of the ports the roles here offer to roles that run elsewhere: none in all-in-one
+/// mode, where every caller is in process.
+func internalRoutes(_ context: CommerceContext) -> InternalRoutes {
+    let roles = Set(context.settings.roles)
+    let store = context.store
+    var routes = InternalRoutes()
+    if roles.contains(.products), !roles.isSuperset(of: [.carts, .orders]) {
+        routes.catalog = StoreProductCatalog(products: ProductStore(store: store))
     }
+    if roles.contains(.carts), !roles.contains(.orders) {
+        routes.carts = StoreCartContents(carts: CartStore(store: store))
+    }
+    let usersCallers: Set<MeridianSettings.Role> = [.gateway, .products, .carts, .orders, .payments, .notifications]
+    if roles.contains(.users), !roles.isSuperset(of: usersCallers) {
+        routes.users = StoreUserDirectory(users: UserStore(store: store))
+    }
+    return routes
 }
 
 /// The products service as the other roles of this process reach it: in process, or over HTTP in split mode.
 func catalog(_ context: CommerceContext) -> any ProductCatalog {
-    if !context.settings.roles.contains(.products), let url = context.settings.serviceURLs[.products] {
-        return HTTPProductCatalog(client: ServiceClient(name: "products", baseURL: url, tokens: context.tokens))
+    if !context.settings.roles.contains(.products), let client = context.client(.products) {
+        return HTTPProductCatalog(client: client)
     }
     return StoreProductCatalog(products: ProductStore(store: context.store))
 }
 
 /// The carts service as the orders role reaches it.
 func cartContents(_ context: CommerceContext) -> any CartContents {
-    if !context.settings.roles.contains(.carts), let url = context.settings.serviceURLs[.carts] {
-        return HTTPCartContents(client: ServiceClient(name: "carts", baseURL: url, tokens: context.tokens))
+    if !context.settings.roles.contains(.carts), let client = context.client(.carts) {
+        return HTTPCartContents(client: client)
     }
     return StoreCartContents(carts: CartStore(store: context.store))
 }
 
 /// The users service as the notifications role reaches it.
 func userDirectory(_ context: CommerceContext) -> any UserDirectory {
-    if !context.settings.roles.contains(.users), let url = context.settings.serviceURLs[.users] {
-        return HTTPUserDirectory(client: ServiceClient(name: "users", baseURL: url, tokens: context.tokens))
+    if !context.settings.roles.contains(.users), let client = context.client(.users) {
+        return HTTPUserDirectory(client: client)
     }
     return StoreUserDirectory(users: UserStore(store: context.store))
-}
-
-/// The carts service as the orders role of this process reaches it.
-struct StoreCartContents: CartContents {
-    let carts: CartStore
-
-    func lines(of user: String) async throws -> [StockRequest] {
-        try await carts.lines(of: user).map { StockRequest(productID: $0.product, quantity: $0.quantity) }
-    }
 }

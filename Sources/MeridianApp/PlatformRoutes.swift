@@ -4,6 +4,7 @@ import Hummingbird
 import MeridianCore
 import MeridianHTTP
 import MeridianIngest
+import MeridianMessaging
 import MeridianStorage
 import Metrics
 import NIOHTTP1

@@ -3,6 +3,7 @@ import Logging
 import MeridianCore
 import MeridianEventLog
 import MeridianKafka
+import MeridianPostgres
 import MeridianStorage
 import NIOCore
 import NIOPosix

@@ -1,15 +1,37 @@
 import Logging
 import MeridianCarts
+import MeridianMessaging
 import MeridianNotifications
 import MeridianOrders
 import MeridianPayments
+import MeridianPostgres
 import MeridianProducts
+import MeridianSQLite
 import MeridianStorage
 import MeridianUsers
 import ServiceLifecycle
 
 /// A SQL store together with its lifecycle.
-public typealias SQLStoreService = any SQLStore & Service
+public typealias SQLStoreService = any SQLStoreAdapter
+
+/// Opens the store the settings name, runs `body` with it, and closes it, whatever `body` did: what the
+/// commands that are not `serve` use (`migrate`, `users create-admin`).
+public func withStore<Result: Sendable>(
+    settings: MeridianSettings, logger: Logger, _ body: @Sendable (any SQLStore) async throws -> Result
+) async throws -> Result {
+    let store = try await buildStore(settings: settings, logger: logger)
+    let running = Task { try await store.run() }
+    let result: Swift.Result<Result, any Error>
+    do {
+        result = .success(try await body(store))
+    } catch {
+        result = .failure(error)
+    }
+    running.cancel()
+    _ = try? await running.value
+    try? await store.close()
+    return try result.get()
+}
 
 /// Opens the store the settings name: SQLite (`sqlite:PATH`, the embedded default) or PostgreSQL.
 public func buildStore(settings: MeridianSettings, logger: Logger) async throws -> SQLStoreService {

@@ -1,13 +1,7 @@
 import Foundation
+import MeridianContracts
 import MeridianCore
 import Synchronization
-
-/// Whether a user's account may still act: the users service answers it (in process, or over HTTP in split
-/// mode), and every role's authentication asks it for every signed-in request.
-public protocol AccountStatus: Sendable {
-    /// True when the user exists and is not disabled.
-    func isActive(_ userID: String) async throws -> Bool
-}
 
 /// ``AccountStatus`` with a short memory: an answer is trusted for `ttl`, so a request costs no lookup most of
 /// the time; the process that disables a user forgets its answer at once (``forget(_:)``), other processes
@@ -17,7 +11,7 @@ public final class CachedAccountStatus: AccountStatus {
     private let upstream: any AccountStatus
     private let ttl: Duration
     private let clock: @Sendable () -> Double
-    private let answers = Mutex<[String: (active: Bool, at: Double)]>([:])
+    private let answers = Mutex<[UserID: (active: Bool, at: Double)]>([:])
     /// Answers kept at most; the oldest half is dropped beyond it.
     private let capacity = 100_000
 
@@ -27,7 +21,7 @@ public final class CachedAccountStatus: AccountStatus {
         self.clock = clock
     }
 
-    public func isActive(_ userID: String) async throws -> Bool {
+    public func isActive(_ userID: UserID) async throws -> Bool {
         let now = clock()
         let ttlSeconds = ttl.timeInterval
         let cached = answers.withLock { $0[userID] }
@@ -51,7 +45,7 @@ public final class CachedAccountStatus: AccountStatus {
     }
 
     /// Forgets the answer about `userID` (its account changed in this process).
-    public func forget(_ userID: String) {
+    public func forget(_ userID: UserID) {
         _ = answers.withLock { $0.removeValue(forKey: userID) }
     }
 }

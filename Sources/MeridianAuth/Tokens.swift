@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import JWTKit
 import MeridianHTTP
+import MeridianContracts
 
 /// What a verified token says about its bearer.
 public struct Principal: Sendable, Hashable {
@@ -114,7 +115,7 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         if principal.role != .service, let accounts {
             let active: Bool
             do {
-                active = try await accounts.isActive(principal.userID)
+                active = try await accounts.isActive(UserID(principal.userID))
             } catch {
                 throw ProblemDetails(
                     .serviceUnavailable, slug: "service-unavailable",

@@ -1,6 +1,6 @@
 import Foundation
 import MeridianCore
-import MeridianProducts
+import MeridianContracts
 import MeridianStorage
 import SQLKit
 
@@ -121,7 +121,7 @@ public struct CartStore: Sendable {
     }
 
     /// Remembers the cart lines an order was placed from (`order.created` with `from_cart`), once per event id.
-    public func rememberOrderedLines(eventID: String, order: CommerceEvent.OrderCreated) async throws {
+    public func rememberOrderedLines(eventID: String, order: OrderCreated) async throws {
         try await store.withTransaction { database in
             guard try await Inbox.claim(eventID, consumer: "carts", in: database) else { return }
             for item in order.items {

@@ -5,7 +5,8 @@ import Logging
 import MeridianAuth
 import MeridianCore
 import MeridianHTTP
-import MeridianProducts
+import MeridianContracts
+import MeridianMessaging
 import MeridianStorage
 
 /// The carts role's API, under `/api/cart`: the signed-in user's own cart only.
@@ -166,21 +167,19 @@ public struct CartEventHandler: Sendable {
     /// Applies each event once (the inbox).
     public func handle(_ records: [ConsumedRecord]) async throws {
         try await handling.dispatch(records) { event in
-            switch event.type {
-            case "product.deleted":
-                let deleted = try event.decodeData(CommerceEvent.ProductDeleted.self)
-                if try await carts.applyProductDeleted(eventID: event.id, product: ProductID(rawValue: deleted.productID)) {
+            switch try CommerceEvent(event) {
+            case .productDeleted(let deleted)?:
+                if try await carts.applyProductDeleted(eventID: event.id, product: ProductID(deleted.productID)) {
                     logger.info("removed deleted product from carts", metadata: ["product_id": "\(deleted.productID)"])
                 }
-            case "order.created":
-                let created = try event.decodeData(CommerceEvent.OrderCreated.self)
+            case .orderCreated(let created)?:
                 if created.fromCart == true { try await carts.rememberOrderedLines(eventID: event.id, order: created) }
-            case "order.confirmed":
-                let confirmed = try event.decodeData(CommerceEvent.OrderConfirmed.self)
+            case .orderConfirmed(let confirmed)?:
                 try await carts.orderEnded(eventID: event.id, order: confirmed.orderID, confirmed: true)
-            case "order.failed", "order.cancelled":
-                let ended = try event.decodeData(CommerceEvent.OrderEnded.self)
-                try await carts.orderEnded(eventID: event.id, order: ended.orderID, confirmed: false)
+            case .orderFailed(let failed)?:
+                try await carts.orderEnded(eventID: event.id, order: failed.orderID, confirmed: false)
+            case .orderCancelled(let cancelled)?:
+                try await carts.orderEnded(eventID: event.id, order: cancelled.orderID, confirmed: false)
             default:
                 break
             }

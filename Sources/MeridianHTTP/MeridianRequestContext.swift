@@ -18,9 +18,16 @@ public struct MeridianRequestContext: RequestContext, RemoteAddressRequestContex
     /// The limits of this server, set by ``RequestLimitsMiddleware``.
     public var limits = RequestLimits()
 
+    /// The client's address: the peer's, or the one a trusted proxy reports (``ClientAddressMiddleware``).
+    public var clientAddress: String
+    /// True when the request came through this deployment's gateway (it proved so with a service token): the
+    /// gateway already applied the per-client limits.
+    public var viaGateway = false
+
     public init(source: Source) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
+        self.clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 
     /// The peer's IP address, or `unknown`.

@@ -81,6 +81,9 @@ public struct ProblemMiddleware: RouterMiddleware {
             return problem.response(requestID: context.requestID)
         } catch let violation as FieldViolation {
             return ProblemDetails(violation).response(requestID: context.requestID)
+        } catch let convertible as any ProblemConvertible {
+            context.logger.warning("request failed", metadata: ["error": "\(convertible)"])
+            return convertible.problem.response(requestID: context.requestID)
         } catch let error as any HTTPResponseError {
             let slug: String
             let detail: String

@@ -55,6 +55,11 @@ public struct ProblemDetails: Error, Sendable, Encodable {
     }
 }
 
+/// An error that knows the problem a client should get for it (a dependency that is down: 503).
+public protocol ProblemConvertible: Error {
+    var problem: ProblemDetails { get }
+}
+
 extension ProblemDetails {
     /// A 422 naming the field a rule refused.
     public init(_ violation: FieldViolation) {

@@ -1,23 +1,9 @@
 import Foundation
 import Logging
+import MeridianContracts
 import MeridianCore
+import MeridianMessaging
 import MeridianStorage
-
-/// Who a user is, for a message: the users service answers, never its tables.
-public struct UserContact: Sendable, Hashable {
-    public var name: String
-    public var email: String
-
-    public init(name: String, email: String) {
-        self.name = name
-        self.email = email
-    }
-}
-
-/// The users service as the notifications service sees it.
-public protocol UserDirectory: Sendable {
-    func contact(of user: String) async throws -> UserContact?
-}
 
 /// The notifications service's consumer of `orders`: renders a message for `order.confirmed`, `order.failed`
 /// and `order.cancelled`, records it, and delivers it through the channel, retrying with backoff. After the
@@ -72,20 +58,24 @@ public struct Notifier: Sendable {
         var values: [String: String] = [:]
         let userID: String
         let orderID: String
-        if event.type == "order.confirmed" {
-            let confirmed = try event.decodeData(CommerceEvent.OrderConfirmed.self)
+        switch try CommerceEvent(event) {
+        case .orderConfirmed(let confirmed)?:
             (userID, orderID) = (confirmed.userID, confirmed.orderID)
             values["total"] = NotificationTemplates.money(confirmed.totalCents, confirmed.currency)
             values["payment_id"] = confirmed.paymentID
             values["currency"] = confirmed.currency
-        } else {
-            let ended = try event.decodeData(CommerceEvent.OrderEnded.self)
-            (userID, orderID) = (ended.userID, ended.orderID)
-            values["reason"] = ended.reason.replacingOccurrences(of: "_", with: " ")
+        case .orderFailed(let failed)?:
+            (userID, orderID) = (failed.userID, failed.orderID)
+            values["reason"] = failed.reason.replacingOccurrences(of: "_", with: " ")
+        case .orderCancelled(let cancelled)?:
+            (userID, orderID) = (cancelled.userID, cancelled.orderID)
+            values["reason"] = cancelled.reason.replacingOccurrences(of: "_", with: " ")
+        default:
+            return
         }
         values["order_id"] = orderID
         values["user_id"] = userID
-        let contact = try await users.contact(of: userID)
+        let contact = try await users.contact(of: UserID(userID))
         values["name"] = contact?.name ?? "customer"
         values["email"] = contact?.email ?? ""
         guard let rendered = templates.render(type: event.type, values: values) else { return }

@@ -1,4 +1,5 @@
 import Foundation
+import MeridianContracts
 import Mustache
 
 /// The subject and body templates of each notified event type (Mustache, via swift-mustache).
@@ -14,7 +15,7 @@ public struct NotificationTemplates: Sendable {
     }
 
     static let builtIn: [String: (subject: String, body: String)] = [
-        "order.confirmed": (
+        OrderConfirmed.type.rawValue: (
             "Your order {{{order_id}}} is confirmed",
             """
             Hello {{{name}}},
@@ -24,7 +25,7 @@ public struct NotificationTemplates: Sendable {
             Thank you for shopping with Meridian.
             """
         ),
-        "order.failed": (
+        OrderFailed.type.rawValue: (
             "Your order {{{order_id}}} could not be completed",
             """
             Hello {{{name}}},
@@ -33,7 +34,7 @@ public struct NotificationTemplates: Sendable {
             are back in stock. Your cart still holds them if you want to try another payment method.
             """
         ),
-        "order.cancelled": (
+        OrderCancelled.type.rawValue: (
             "Your order {{{order_id}}} was cancelled",
             """
             Hello {{{name}}},

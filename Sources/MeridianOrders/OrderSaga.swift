@@ -1,6 +1,8 @@
 import Foundation
 import Logging
+import MeridianContracts
 import MeridianCore
+import MeridianMessaging
 import MeridianStorage
 
 /// The orders service's side of the saga: payment outcomes move orders on, and the sweeper cancels
@@ -34,12 +36,11 @@ public struct OrderSaga: Sendable {
     public func handlePaymentOutcomes(_ records: [ConsumedRecord]) async throws {
         try await handling.dispatch(records) { event in
             let changed: Order?
-            switch event.type {
-            case "payment.succeeded":
-                changed = try await orders.confirm(
-                    eventID: event.id, payment: event.decodeData(CommerceEvent.PaymentSucceeded.self))
-            case "payment.failed":
-                changed = try await orders.fail(eventID: event.id, payment: event.decodeData(CommerceEvent.PaymentFailed.self))
+            switch try CommerceEvent(event) {
+            case .paymentSucceeded(let succeeded)?:
+                changed = try await orders.confirm(eventID: event.id, payment: succeeded)
+            case .paymentFailed(let failed)?:
+                changed = try await orders.fail(eventID: event.id, payment: failed)
             default:
                 return
             }

@@ -1,5 +1,7 @@
 import Foundation
+import MeridianContracts
 import MeridianCore
+import MeridianMessaging
 import MeridianStorage
 import SQLKit
 
@@ -23,7 +25,7 @@ public struct Order: Sendable, Hashable {
     public var id: String
     public var userID: String
     public var status: OrderStatus
-    public var items: [CommerceEvent.OrderItem]
+    public var items: [OrderItem]
     public var totalCents: Int
     public var currency: String
     public var paymentMethod: String
@@ -35,7 +37,7 @@ public struct Order: Sendable, Hashable {
     public var expiresAt: Date
 
     public init(
-        id: String, userID: String, status: OrderStatus, items: [CommerceEvent.OrderItem], totalCents: Int, currency: String,
+        id: String, userID: String, status: OrderStatus, items: [OrderItem], totalCents: Int, currency: String,
         paymentMethod: String, paymentID: String?, reason: String?, idempotencyKey: String?, createdAt: Date, updatedAt: Date,
         expiresAt: Date
     ) {
@@ -128,22 +130,16 @@ public struct OrderStore: Sendable {
                     """
                 ).run()
             }
-            let created = try CloudEvent.domain(
-                type: "order.created", role: Self.role,
-                data: CommerceEvent.OrderCreated(
-                    orderID: order.id, userID: order.userID, items: order.items, totalCents: order.totalCents,
-                    currency: order.currency, createdAt: Timestamp.format(order.createdAt), fromCart: fromCart),
-                time: order.createdAt)
-            let requested = try CloudEvent.domain(
-                type: "payment.requested", role: Self.role,
-                data: CommerceEvent.PaymentRequested(
-                    orderID: order.id, userID: order.userID, amountCents: order.totalCents, currency: order.currency,
-                    paymentMethod: order.paymentMethod),
-                time: order.createdAt)
+            let created = OrderCreated(
+                orderID: order.id, userID: order.userID, items: order.items, totalCents: order.totalCents,
+                currency: order.currency, createdAt: Timestamp.format(order.createdAt), fromCart: fromCart)
+            let requested = PaymentRequested(
+                orderID: order.id, userID: order.userID, amountCents: order.totalCents, currency: order.currency,
+                paymentMethod: order.paymentMethod)
             try await Outbox.enqueue(
                 [
-                    created.record(topic: topics.orders, aggregateID: order.id),
-                    requested.record(topic: topics.paymentRequested, aggregateID: order.id),
+                    try created.record(topics: topics, time: order.createdAt),
+                    try requested.record(topics: topics, time: order.createdAt),
                 ], service: Self.role, in: database)
             return .created(order)
         }
@@ -183,29 +179,24 @@ public struct OrderStore: Sendable {
 
     /// Applies `payment.succeeded` once: an order awaiting payment becomes `CONFIRMED` with `order.confirmed`.
     /// Returns the order when it changed; nil for a redelivery or an order no longer awaiting payment.
-    public func confirm(eventID: String, payment: CommerceEvent.PaymentSucceeded) async throws -> Order? {
+    public func confirm(eventID: String, payment: PaymentSucceeded) async throws -> Order? {
         let now = Date()
         return try await transition(
             eventID: eventID, order: payment.orderID, to: .confirmed, at: now, paymentID: payment.paymentID
-        ) {
-            order in
-            try CloudEvent.domain(
-                type: "order.confirmed", role: Self.role,
-                data: CommerceEvent.OrderConfirmed(
-                    orderID: order.id, userID: order.userID, totalCents: order.totalCents, currency: order.currency,
-                    paymentID: payment.paymentID, confirmedAt: Timestamp.format(now)),
-                time: now)
+        ) { order, topics in
+            try OrderConfirmed(
+                orderID: order.id, userID: order.userID, totalCents: order.totalCents, currency: order.currency,
+                paymentID: payment.paymentID, confirmedAt: Timestamp.format(now)
+            ).record(topics: topics, time: now)
         }
     }
 
     /// Applies `payment.failed` once: an order awaiting payment becomes `FAILED` with `order.failed`.
-    public func fail(eventID: String, payment: CommerceEvent.PaymentFailed) async throws -> Order? {
+    public func fail(eventID: String, payment: PaymentFailed) async throws -> Order? {
         let now = Date()
         return try await transition(eventID: eventID, order: payment.orderID, to: .failed, at: now, reason: payment.reason) {
-            order in
-            try CloudEvent.domain(
-                type: "order.failed", role: Self.role,
-                data: CommerceEvent.OrderEnded(orderID: order.id, userID: order.userID, reason: payment.reason), time: now)
+            order, topics in
+            try OrderFailed(orderID: order.id, userID: order.userID, reason: payment.reason).record(topics: topics, time: now)
         }
     }
 
@@ -225,10 +216,8 @@ public struct OrderStore: Sendable {
             let reason = "reservation_expired"
             if let order = try await transition(
                 eventID: nil, order: id, to: .cancelled, at: now, reason: reason,
-                event: { order in
-                    try CloudEvent.domain(
-                        type: "order.cancelled", role: Self.role,
-                        data: CommerceEvent.OrderEnded(orderID: order.id, userID: order.userID, reason: reason), time: now)
+                event: { order, topics in
+                    try OrderCancelled(orderID: order.id, userID: order.userID, reason: reason).record(topics: topics, time: now)
                 })
             {
                 cancelled.append(order)
@@ -242,7 +231,7 @@ public struct OrderStore: Sendable {
     /// (a payment and the sweeper at the same moment): exactly one of them changes the order.
     private func transition(
         eventID: String?, order id: String, to status: OrderStatus, at now: Date, paymentID: String? = nil,
-        reason: String? = nil, event: @Sendable (Order) throws -> CloudEvent
+        reason: String? = nil, event: @Sendable (Order, Topics) throws -> EventRecord
     ) async throws -> Order? {
         let topics = self.topics
         return try await store.withTransaction { database -> Order? in
@@ -258,8 +247,7 @@ public struct OrderStore: Sendable {
                 """
             ).all()
             guard !changed.isEmpty, let order = try await Self.find(id, in: database) else { return nil }
-            try await Outbox.enqueue(
-                [try event(order).record(topic: topics.orders, aggregateID: id)], service: Self.role, in: database)
+            try await Outbox.enqueue([try event(order, topics)], service: Self.role, in: database)
             return order
         }
     }
@@ -269,7 +257,7 @@ public struct OrderStore: Sendable {
         let items = try await database.raw(
             "SELECT * FROM order_items WHERE order_id = \(bind: id) ORDER BY product_id"
         ).all().map { item in
-            CommerceEvent.OrderItem(
+            OrderItem(
                 productID: try item.decode(column: "product_id", as: String.self),
                 name: try item.decode(column: "name", as: String.self),
                 unitPriceCents: try item.decode(column: "unit_price_cents", as: Int.self),

@@ -5,13 +5,8 @@ import Logging
 import MeridianAuth
 import MeridianCore
 import MeridianHTTP
-import MeridianProducts
+import MeridianContracts
 import Metrics
-
-/// The carts service as the orders service sees it: what the user's cart holds.
-public protocol CartContents: Sendable {
-    func lines(of user: String) async throws -> [StockRequest]
-}
 
 /// `meridian_orders_total{status}`: orders that reached each status.
 public struct OrderMetrics: Sendable {
@@ -81,7 +76,7 @@ public struct OrdersController: APIRoutes {
         var id: String
         var userID: String
         var status: String
-        var items: [CommerceEvent.OrderItem]
+        var items: [OrderItem]
         var totalCents: Int
         var currency: String
         var paymentMethod: String
@@ -152,7 +147,7 @@ public struct OrdersController: APIRoutes {
         let now = Date()
         let expiresAt = now.addingTimeInterval(configuration.reservationTTL.timeInterval)
         let reserved: [ReservedItem]
-        switch try await catalog.reserve(order: id, items: items, expiresAt: expiresAt) {
+        switch try await catalog.reserve(order: OrderID(id), items: items, expiresAt: expiresAt) {
         case .reserved(let held):
             reserved = held
         case .unknownProduct(let product):
@@ -165,14 +160,14 @@ public struct OrdersController: APIRoutes {
         }
         let currencies = Set(reserved.map(\.product.currency))
         guard currencies.count == 1, let currency = currencies.first else {
-            try await catalog.release(order: id)
+            try await catalog.release(order: OrderID(id))
             throw ProblemDetails(
                 .unprocessableContent, slug: "mixed-currencies",
                 detail: "an order is paid in one currency; these items are in \(currencies.sorted().joined(separator: ", "))",
                 field: "items")
         }
         let lines = reserved.map {
-            CommerceEvent.OrderItem(
+            OrderItem(
                 productID: $0.product.id.rawValue, name: $0.product.name, unitPriceCents: $0.product.priceCents,
                 quantity: $0.quantity)
         }
@@ -192,11 +187,11 @@ public struct OrdersController: APIRoutes {
                 return jsonResponse(OrderView(order), status: .created, headers: [.location: "/api/orders/\(order.id)"])
             case .existing(let existing):
                 // The same key raced in twice: the first order stands, this attempt's stock goes back.
-                try await catalog.release(order: id)
+                try await catalog.release(order: OrderID(id))
                 return replay(existing)
             }
         } catch {
-            try? await catalog.release(order: id)
+            try? await catalog.release(order: OrderID(id))
             throw error
         }
     }
@@ -207,7 +202,7 @@ public struct OrdersController: APIRoutes {
 
     private func requestedItems(_ items: [StockRequest]?, user: String) async throws -> [StockRequest] {
         guard let items else {
-            let lines = try await carts.lines(of: user)
+            let lines = try await carts.lines(of: UserID(user))
             guard !lines.isEmpty else {
                 throw ProblemDetails(
                     .unprocessableContent, slug: "empty-cart", detail: "the cart is empty: add items or send items",

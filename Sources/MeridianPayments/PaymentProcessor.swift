@@ -1,6 +1,8 @@
 import Foundation
 import Logging
+import MeridianContracts
 import MeridianCore
+import MeridianMessaging
 import MeridianStorage
 import Metrics
 
@@ -99,8 +101,7 @@ public struct PaymentProcessor: Sendable {
     /// Handles `payment.requested` records.
     public func handleRequests(_ records: [ConsumedRecord]) async throws {
         try await handling.dispatch(records) { event in
-            guard event.type == "payment.requested" else { return }
-            let request = try event.decodeData(CommerceEvent.PaymentRequested.self)
+            guard case .paymentRequested(let request)? = try CommerceEvent(event) else { return }
             guard request.amountCents >= 0 else {
                 throw UnreadableEvent(eventID: event.id, type: event.type, reason: "negative amount_cents")
             }
@@ -136,8 +137,7 @@ public struct PaymentProcessor: Sendable {
     /// Handles `orders` records: refunds on `order.cancelled`.
     public func handleOrderEvents(_ records: [ConsumedRecord]) async throws {
         try await handling.dispatch(records) { event in
-            guard event.type == "order.cancelled" else { return }
-            let cancelled = try event.decodeData(CommerceEvent.OrderEnded.self)
+            guard case .orderCancelled(let cancelled)? = try CommerceEvent(event) else { return }
             if case .refunded(let payment) = try await payments.orderCancelled(
                 eventID: event.id, order: cancelled.orderID, user: cancelled.userID)
             {

@@ -1,4 +1,5 @@
 import Foundation
+import MeridianContracts
 import MeridianCore
 import MeridianStorage
 import SQLKit
@@ -117,24 +118,17 @@ public struct PaymentStore: Sendable {
                 return .refunded(refunded)
             }
             try await Self.insert(payment, in: database)
-            let event: CloudEvent
-            let topic: String
+            let record: EventRecord
             if payment.status == .succeeded {
-                event = try CloudEvent.domain(
-                    type: "payment.succeeded", role: Self.role,
-                    data: CommerceEvent.PaymentSucceeded(
-                        orderID: payment.orderID, paymentID: payment.id, amountCents: payment.amountCents,
-                        currency: payment.currency, processedAt: Timestamp.format(payment.createdAt)),
-                    time: payment.createdAt)
-                topic = topics.paymentSucceeded
+                record = try PaymentSucceeded(
+                    orderID: payment.orderID, paymentID: payment.id, amountCents: payment.amountCents,
+                    currency: payment.currency, processedAt: Timestamp.format(payment.createdAt)
+                ).record(topics: topics, time: payment.createdAt)
             } else {
-                event = try CloudEvent.domain(
-                    type: "payment.failed", role: Self.role,
-                    data: CommerceEvent.PaymentFailed(orderID: payment.orderID, reason: payment.reason ?? "declined"),
-                    time: payment.createdAt)
-                topic = topics.paymentFailed
+                record = try PaymentFailed(orderID: payment.orderID, reason: payment.reason ?? "declined")
+                    .record(topics: topics, time: payment.createdAt)
             }
-            try await Outbox.enqueue([event.record(topic: topic, aggregateID: payment.orderID)], service: Self.role, in: database)
+            try await Outbox.enqueue([record], service: Self.role, in: database)
             return .recorded(payment)
         }
     }
@@ -180,13 +174,10 @@ public struct PaymentStore: Sendable {
 
     private static func refundEvent(_ payment: Payment, topics: Topics) throws -> EventRecord {
         let at = payment.refundedAt ?? Date()
-        return try CloudEvent.domain(
-            type: "payment.refunded", role: role,
-            data: CommerceEvent.PaymentRefunded(
-                orderID: payment.orderID, paymentID: payment.id, amountCents: payment.amountCents,
-                currency: payment.currency, refundedAt: Timestamp.format(at)),
-            time: at
-        ).record(topic: topics.paymentRefunded, aggregateID: payment.orderID)
+        return try PaymentRefunded(
+            orderID: payment.orderID, paymentID: payment.id, amountCents: payment.amountCents,
+            currency: payment.currency, refundedAt: Timestamp.format(at)
+        ).record(topics: topics, time: at)
     }
 
     private static func insert(_ payment: Payment, in database: any SQLDatabase) async throws {

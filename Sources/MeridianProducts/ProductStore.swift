@@ -2,12 +2,7 @@ import Foundation
 import MeridianCore
 import MeridianStorage
 import SQLKit
-
-/// A product id (a UUID in text).
-public struct ProductID: RawRepresentable, Sendable, Hashable, Codable {
-    public var rawValue: String
-    public init(rawValue: String) { self.rawValue = rawValue }
-}
+import MeridianContracts
 
 /// A product of the catalog. Money is integer minor units with an ISO 4217 currency.
 public struct Product: Sendable, Hashable {
@@ -177,12 +172,8 @@ public struct ProductStore: Sendable {
                 WHERE id = \(bind: id.rawValue)
                 """
             ).run()
-            let data = #"{"product_id":"\#(id.rawValue)","deleted_at":"\#(Timestamp.format(now))"}"#
-            let event = CloudEvent(
-                id: RandomID.uuidString(), source: "/meridian/products", type: "product.deleted", time: now,
-                data: Array(data.utf8))
-            try await Outbox.enqueue(
-                [event.record(topic: topics.productDeleted, aggregateID: id.rawValue)], service: "products", in: database)
+            let deleted = ProductDeleted(productID: id.rawValue, deletedAt: Timestamp.format(now))
+            try await Outbox.enqueue([try deleted.record(topics: topics, time: now)], service: "products", in: database)
             return true
         }
     }

@@ -5,6 +5,7 @@ import Logging
 import MeridianAuth
 import MeridianCore
 import MeridianHTTP
+import MeridianContracts
 
 /// The products role's API, under `/api/products`: the public catalog, and admin create, update,
 /// soft delete (which emits `product.deleted` through the outbox) and stock adjustments.

@@ -1,63 +1,10 @@
 import Foundation
 import Logging
+import MeridianContracts
 import MeridianCore
+import MeridianMessaging
 import MeridianStorage
 import SQLKit
-
-/// So many units of a product, asked for by an order.
-public struct StockRequest: Sendable, Hashable, Codable {
-    public var productID: ProductID
-    public var quantity: Int
-
-    public init(productID: ProductID, quantity: Int) {
-        self.productID = productID
-        self.quantity = quantity
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case quantity
-        case productID = "product_id"
-    }
-
-    /// Most lines of one order, and most units of one line.
-    public static let maxLines = 100
-    public static let maxQuantity = 1000
-
-    /// The rules for the lines of an order, whoever sends them (a customer, or another service): 1 to
-    /// ``maxLines`` lines, each a product id (text, at most 100 characters, no control characters) and a
-    /// quantity of 1 to ``maxQuantity``. A violation names the line's field (`items.2.quantity`).
-    public static func validate(_ items: [StockRequest], field: String = "items") throws(FieldViolation) {
-        guard (1...maxLines).contains(items.count) else {
-            throw FieldViolation(field: field, "must hold 1 to \(maxLines) lines")
-        }
-        for (index, item) in items.enumerated() {
-            _ = try TextRules.check(item.productID.rawValue, field: "\(field).\(index).product_id", maxCharacters: 100)
-            _ = try CheckedMath.within(item.quantity, 1...maxQuantity, field: "\(field).\(index).quantity")
-        }
-    }
-}
-
-/// Units of a product held for an order, with the product as it was when they were taken (the name
-/// and price an order snapshots).
-public struct ReservedItem: Sendable, Hashable {
-    public var product: ProductSummary
-    public var quantity: Int
-
-    public init(product: ProductSummary, quantity: Int) {
-        self.product = product
-        self.quantity = quantity
-    }
-}
-
-/// What a reservation came to: every unit held, or the first reason none is.
-public enum ReservationOutcome: Sendable, Hashable {
-    /// Every item is held.
-    case reserved([ReservedItem])
-    /// This product has fewer units available than asked; nothing is held.
-    case shortOfStock(ProductID, requested: Int, available: Int)
-    /// No such product (or it was deleted); nothing is held.
-    case unknownProduct(ProductID)
-}
 
 extension ProductStore {
     enum ReservationState: String {
@@ -74,7 +21,8 @@ extension ProductStore {
     /// Each product's row is changed by one conditional `UPDATE` (`stock - reserved >= quantity`), so two
     /// orders can never both take the last unit, on SQLite or PostgreSQL. Rows are taken in product-id order,
     /// so two orders never wait on each other's rows.
-    public func reserve(order: String, items: [StockRequest], expiresAt: Date) async throws -> ReservationOutcome {
+    public func reserve(order orderID: OrderID, items: [StockRequest], expiresAt: Date) async throws -> ReservationOutcome {
+        let order = orderID.rawValue
         let merged = items.reduce(into: [ProductID: Int]()) { $0[$1.productID, default: 0] += $1.quantity }
         do {
             return try await store.withTransaction { database in
@@ -138,9 +86,9 @@ extension ProductStore {
     }
 
     /// Gives back whatever `order` still holds (an order that was never written: its caller gave up).
-    public func release(order: String) async throws {
+    public func release(order: OrderID) async throws {
         try await store.withTransaction { database in
-            try await Self.end(order: order, commit: false, in: database)
+            try await Self.end(order: order.rawValue, commit: false, in: database)
         }
     }
 
@@ -222,12 +170,15 @@ public struct OrderOutcomeHandler: Sendable {
         try await handling.dispatch(records) { event in
             let order: String
             let commit: Bool
-            switch event.type {
-            case "order.confirmed":
-                order = try event.decodeData(CommerceEvent.OrderConfirmed.self).orderID
+            switch try CommerceEvent(event) {
+            case .orderConfirmed(let confirmed)?:
+                order = confirmed.orderID
                 commit = true
-            case "order.failed", "order.cancelled":
-                order = try event.decodeData(CommerceEvent.OrderEnded.self).orderID
+            case .orderFailed(let failed)?:
+                order = failed.orderID
+                commit = false
+            case .orderCancelled(let cancelled)?:
+                order = cancelled.orderID
                 commit = false
             default:
                 return

@@ -1,12 +1,7 @@
 import Foundation
 import MeridianAuth
 import MeridianCore
-
-/// A user id (a UUID in text).
-public struct UserID: RawRepresentable, Sendable, Hashable, Codable {
-    public var rawValue: String
-    public init(rawValue: String) { self.rawValue = rawValue }
-}
+import MeridianContracts
 
 /// A registered user, as stored (the password only as its bcrypt hash).
 public struct User: Sendable, Hashable {

@@ -1,8 +1,11 @@
 import Foundation
 import MeridianAuth
 import MeridianCore
+import HTTPTypes
+import MeridianHTTP
 import MeridianStorage
 import SQLKit
+import MeridianContracts
 
 /// The users service's tables, on the `SQLStore` port (SQLite or PostgreSQL).
 public struct UserStore: Sendable {
@@ -18,8 +21,12 @@ public struct UserStore: Sendable {
             ])
     ]
 
-    /// The email is taken.
-    public struct DuplicateEmail: Error {}
+    /// The email is taken (a 409 naming `email`).
+    public struct DuplicateEmail: Error, ProblemConvertible {
+        public var problem: ProblemDetails {
+            ProblemDetails(.conflict, slug: "duplicate-email", detail: "a user with this email exists", field: "email")
+        }
+    }
 
     public let store: any SQLStore
 

@@ -7,6 +7,7 @@ import MeridianAuth
 import MeridianCore
 import MeridianHTTP
 import NIOPosix
+import MeridianContracts
 
 /// The users role's API, under `/api`: registration, login, the signed-in user's profile, and the
 /// admin list and disable.
@@ -23,13 +24,13 @@ public struct UsersController: APIRoutes {
     let configuration: Configuration
     let logger: Logger
     /// Called with a user's id after their account changed (disabled), so cached answers about it go.
-    let onAccountChange: @Sendable (String) -> Void
+    let onAccountChange: @Sendable (UserID) -> Void
     /// A hash at the configured cost, verified against for unknown emails.
     private let dummyHash: String
 
     public init(
         users: UserStore, tokens: TokenService, configuration: Configuration, logger: Logger,
-        onAccountChange: @escaping @Sendable (String) -> Void = { _ in }
+        onAccountChange: @escaping @Sendable (UserID) -> Void = { _ in }
     ) {
         self.users = users
         self.tokens = tokens
@@ -88,29 +89,10 @@ public struct UsersController: APIRoutes {
         }
     }
 
-    /// Creates a user; `meridian users create-admin` uses it with the admin role.
-    public func create(email: String, password: String, name: String?, role: Principal.Role) async throws -> User {
-        let user: User
-        do {
-            user = User(
-                id: UserID(rawValue: RandomID.uuidString()), email: try UserRules.email(email),
-                name: try UserRules.name(name), role: role, disabled: false,
-                passwordHash: try await hash(password: password), createdAt: Date())
-        } catch let violation as UserRules.Violation {
-            throw ProblemDetails(violation)
-        }
-        do {
-            try await users.insert(user)
-        } catch is UserStore.DuplicateEmail {
-            throw ProblemDetails(.conflict, slug: "duplicate-email", detail: "a user with this email exists", field: "email")
-        }
-        logger.info("user registered", metadata: ["user_id": "\(user.id.rawValue)", "role": "\(role.rawValue)"])
-        return user
-    }
-
     func register(_ request: Request, context: MeridianRequestContext) async throws -> Response {
         let registration = try await decodeJSONBody(Registration.self, from: request, context: context)
-        let user = try await create(
+        let register = RegisterUser(users: users, bcryptCost: configuration.bcryptCost, logger: logger)
+        let user = try await register(
             email: registration.email, password: registration.password, name: registration.name, role: .customer)
         return jsonResponse(UserView(user), status: .created, headers: [.location: "/api/users/\(user.id.rawValue)"])
     }
@@ -154,15 +136,8 @@ public struct UsersController: APIRoutes {
     func updateMe(_ request: Request, context: MeridianRequestContext) async throws -> Response {
         var user = try await signedInUser(context)
         let change = try await decodeJSONBody(ProfileChange.self, from: request, context: context)
-        do {
-            if let name = change.name { user.name = try UserRules.name(name) }
-            if let password = change.password {
-                try UserRules.password(password)
-                user.passwordHash = try await hash(password: password)
-            }
-        } catch let violation as UserRules.Violation {
-            throw ProblemDetails(violation)
-        }
+        if let name = change.name { user.name = try UserRules.name(name) }
+        if let password = change.password { user.passwordHash = try await hash(password: password) }
         try await users.updateProfile(user)
         return jsonResponse(UserView(user))
     }
@@ -180,7 +155,7 @@ public struct UsersController: APIRoutes {
         guard let user = try await users.disable(id: id) else {
             throw ProblemDetails(.notFound, slug: "not-found", detail: "no user \(id.rawValue)")
         }
-        onAccountChange(user.id.rawValue)
+        onAccountChange(user.id)
         logger.info("user disabled", metadata: ["user_id": "\(user.id.rawValue)"])
         return jsonResponse(UserView(user))
     }

@@ -18,24 +18,14 @@ struct Migrate: AsyncParsableCommand {
         if let storageURL { extra["storage.url"] = .init(.string(storageURL), isSecret: true) }
         let settings = try await common.settings(extra: extra)
         bootstrapLogging(format: "text", level: common.logLevel ?? "warning")
-        let store = try await buildStore(settings: settings, logger: Logger(label: "meridian.migrate"))
+        let roles = settings.roles
         let applied: [String]
-        if let postgres = store as? PostgresStore {
-            applied = try await withThrowingTaskGroup(of: [String]?.self) { group in
-                group.addTask {
-                    try await postgres.run()
-                    return nil
-                }
-                group.addTask { try await migrate(postgres, roles: settings.roles) }
-                defer { group.cancelAll() }
-                while let result = try await group.next() {
-                    if let result { return result }
-                }
-                return []
+        do {
+            applied = try await withStore(settings: settings, logger: Logger(label: "meridian.migrate")) { store in
+                try await migrate(store, roles: roles)
             }
-        } else {
-            applied = try await migrate(store, roles: settings.roles)
-            try? await (store as? SQLiteStore)?.close()
+        } catch {
+            throw CommandFailure(describeStartupFailure(error, settings: settings).description, status: ExitStatus.unavailable)
         }
         print(applied.isEmpty ? "nothing to apply" : applied.map { "applied \($0)" }.joined(separator: "\n"))
     }

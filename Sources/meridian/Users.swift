@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MeridianApp
 import MeridianAuth
+import MeridianCore
 import MeridianHTTP
 import MeridianStorage
 import MeridianUsers
@@ -33,27 +34,21 @@ struct CreateAdmin: AsyncParsableCommand {
         let settings = try await common.settings()
         bootstrapLogging(format: "text", level: common.logLevel ?? "warning")
         let logger = Logger(label: "meridian.users")
-        let store = try await buildStore(settings: settings, logger: logger)
-        let pool = Task { try await (store as? PostgresStore)?.run() }
-        let result: Result<User, any Error>
+        let (email, name) = (self.email, self.name)
+        let user: User
         do {
-            _ = try await migrate(store, roles: [.users])
-            let controller = UsersController(
-                users: UserStore(store: store), tokens: try await buildTokens(settings: settings, logger: logger),
-                configuration: settings.users, logger: logger)
-            result = .success(try await controller.create(email: email, password: line, name: name, role: .admin))
+            user = try await withStore(settings: settings, logger: logger) { store in
+                _ = try await migrate(store, roles: [.users])
+                let register = RegisterUser(users: UserStore(store: store), bcryptCost: settings.users.bcryptCost, logger: logger)
+                return try await register(email: email, password: line, name: name, role: .admin)
+            }
+        } catch let violation as FieldViolation {
+            throw CommandFailure(violation.description, status: ExitStatus.usage)
+        } catch is UserStore.DuplicateEmail {
+            throw CommandFailure("a user with the email \(email) exists", status: ExitStatus.failure)
         } catch {
-            result = .failure(error)
+            throw CommandFailure(describeStartupFailure(error, settings: settings).description, status: ExitStatus.unavailable)
         }
-        pool.cancel()
-        try? await (store as? SQLiteStore)?.close()
-        switch result {
-        case .success(let user):
-            print("created admin \(user.email) (\(user.id.rawValue))")
-        case .failure(let problem as ProblemDetails):
-            throw ValidationError(problem.detail)
-        case .failure(let error):
-            throw error
-        }
+        print("created admin \(user.email) (\(user.id.rawValue))")
     }
 }

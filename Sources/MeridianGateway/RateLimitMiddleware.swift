@@ -6,8 +6,9 @@ import MeridianHTTP
 import Synchronization
 
 /// The public API's rate limits for `/api/…`: token buckets per signed-in user and per client address
-/// (429 with `Retry-After`). Runs after authentication.
-public struct GatewayMiddleware: RouterMiddleware {
+/// (429 with `Retry-After`), applied where clients arrive. Runs after authentication; a request that came
+/// through this deployment's gateway (``MeridianRequestContext/viaGateway``) was limited there already.
+public struct RateLimitMiddleware: RouterMiddleware {
     public typealias Context = MeridianRequestContext
 
     /// Settings of the gateway.
@@ -66,11 +67,11 @@ public struct GatewayMiddleware: RouterMiddleware {
         context: MeridianRequestContext,
         next: (Request, MeridianRequestContext) async throws -> Response
     ) async throws -> Response {
-        guard request.uri.path.hasPrefix("/api/") || request.uri.path == "/api" else {
+        guard request.uri.path.hasPrefix("/api/") || request.uri.path == "/api", !context.viaGateway else {
             return try await next(request, context)
         }
         let now = clock()
-        try addresses.take(client: context.peerAddress, now: now)
+        try addresses.take(client: context.clientAddress, now: now)
         if let user = context.principal { try users.take(client: user, now: now) }
         return try await next(request, context)
     }

@@ -1,0 +1,139 @@
+import Foundation
+import Logging
+import MeridianCore
+import MeridianStorage
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresKit
+import PostgresNIO
+import SQLKit
+import ServiceLifecycle
+
+/// PostgreSQL through postgres-nio's connection pool (`PostgresClient`), which this service runs.
+public final class PostgresStore: SQLStoreAdapter {
+    public let dialectName = "postgresql"
+    public let commits = CommitSignals()
+    public let client: PostgresClient
+    private let logger: Logger
+
+    /// Connects to `url` (`postgres://user:password@host:port/database`); the pool runs with ``run()``.
+    public init(url: String, logger: Logger) throws {
+        guard let configuration = PostgresStore.configuration(from: url) else {
+            throw StoreError("not a PostgreSQL URL: expected postgres://user[:password]@host[:port]/database")
+        }
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.logger = logger
+    }
+
+    /// Opens one connection to `url` and closes it: the check `serve` makes before it starts, so that an
+    /// unreachable or misconfigured database is one clear error instead of a pool retrying in the background.
+    public static func checkConnection(url: String, timeout: Duration = .seconds(10), logger: Logger) async throws {
+        guard let target = Target(url) else {
+            throw StoreError("not a PostgreSQL URL: expected postgres://user[:password]@host[:port]/database")
+        }
+        let configuration = PostgresConnection.Configuration(
+            host: target.host, port: target.port, username: target.user, password: target.password,
+            database: target.database,
+            tls: target.requireTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
+        let connect = Task {
+            try await PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 0, logger: logger
+            ).get()
+        }
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            connect.cancel()
+        }
+        defer { timer.cancel() }
+        let connection: PostgresConnection
+        do {
+            connection = try await connect.value
+        } catch let error as PSQLError {
+            throw StoreError(describe(error))
+        }
+        try? await connection.close()
+    }
+
+    /// A PostgreSQL error in one line: the server's message, or the reason the connection failed.
+    static func describe(_ error: PSQLError) -> String {
+        if let message = error.serverInfo?[.message] { return message }
+        if let underlying = error.underlying {
+            let text = "\(underlying)"
+            // NIO's connection errors read "...(error set): Connection refused) (errno: 111)".
+            if let match = text.firstMatch(of: /\(error set\): ([^()]+)/) { return String(match.1) }
+            if let match = text.firstMatch(of: /error: ([^()]+)/) { return match.1.trimmingCharacters(in: .whitespaces) }
+            return text
+        }
+        return "\(error.code)"
+    }
+
+    /// What a `postgres://` URL names.
+    struct Target {
+        var host: String
+        var port: Int
+        var user: String
+        var password: String?
+        var database: String?
+        var requireTLS: Bool
+
+        init?(_ url: String) {
+            guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme),
+                let host = components.host, !host.isEmpty, let user = components.user
+            else { return nil }
+            let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+            self.host = host
+            port = components.port ?? 5432
+            self.user = user
+            password = components.password
+            self.database = database.isEmpty ? nil : database
+            requireTLS = components.queryItems?.contains { $0.name == "sslmode" && $0.value == "require" } ?? false
+        }
+    }
+
+    static func configuration(from url: String) -> PostgresClient.Configuration? {
+        guard let target = Target(url) else { return nil }
+        return PostgresClient.Configuration(
+            host: target.host, port: target.port, username: target.user, password: target.password,
+            database: target.database, tls: target.requireTLS ? .require(.makeClientConfiguration()) : .disable)
+    }
+
+    public func withTransaction<Result: Sendable>(
+        _ body: @Sendable (any SQLDatabase) async throws -> Result
+    ) async throws -> Result {
+        try await commits.afterCommit {
+            try await client.withConnection { connection in
+                let database = connection.sql(queryLogLevel: .trace)
+                try await database.raw("BEGIN").run()
+                do {
+                    let result = try await body(database)
+                    try await uncancelled { try await database.raw("COMMIT").run() }
+                    return result
+                } catch {
+                    do {
+                        try await uncancelled { try await database.raw("ROLLBACK").run() }
+                    } catch {
+                        // A connection whose transaction could not be ended must not go back to the pool.
+                        try? await connection.close()
+                    }
+                    throw error
+                }
+            }
+        }
+    }
+
+    public func withDatabase<Result: Sendable>(
+        _ body: @Sendable (any SQLDatabase) async throws -> Result
+    ) async throws -> Result {
+        try await client.withConnection { connection in try await body(connection.sql(queryLogLevel: .trace)) }
+    }
+
+    /// Runs the pool until the task is cancelled (graceful shutdown cancels it).
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await self.client.run() }
+    }
+
+    /// Nothing to release: the pool stops when ``run()`` ends.
+    public func close() async throws {}
+}
+
