@@ -406,19 +406,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: Tests
+        // MARK: Tests (one test target per source target; each links what it uses)
 
-        /// What the commerce roles' tests share: a migrated store, an event log, tokens.
+        /// What the tests share: fresh databases on SQLite and PostgreSQL, a role's harness, child processes.
         .target(
             name: "MeridianTestSupport",
             dependencies: [
-                "MeridianApp", "MeridianAuth", "MeridianEventLog", "MeridianStorage", "MeridianUsers",
-                .product(name: "Configuration", package: "swift-configuration"),
+                "MeridianAuth", "MeridianContracts", "MeridianCore", "MeridianEventLog", "MeridianHTTP", "MeridianPostgres",
+                "MeridianSQLite", "MeridianStorage",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
             path: "Tests/MeridianTestSupport",
@@ -430,70 +429,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "MeridianContractsTests",
+            dependencies: ["MeridianContracts", "MeridianCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "MeridianEventLogTests",
-            dependencies: ["MeridianCore", "MeridianEventLog"],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "MeridianStorageTests",
-            dependencies: [
-                "MeridianTestSupport", "MeridianCore", "MeridianEventLog", "MeridianStorage",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "SQLKit", package: "sql-kit"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "MeridianUsersTests",
-            dependencies: [
-                "MeridianTestSupport",
-                "MeridianApp", "MeridianAuth", "MeridianCore", "MeridianHTTP", "MeridianStorage", "MeridianUsers",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "MeridianProductsTests",
-            dependencies: [
-                "MeridianTestSupport",
-                "MeridianApp", "MeridianAuth", "MeridianCore", "MeridianEventLog", "MeridianHTTP", "MeridianProducts",
-                "MeridianStorage",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "MeridianCartsTests",
-            dependencies: [
-                "MeridianTestSupport",
-                "MeridianApp", "MeridianAuth", "MeridianCarts", "MeridianCore", "MeridianEventLog", "MeridianHTTP",
-                "MeridianProducts", "MeridianStorage",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "MeridianCommerceTests",
-            dependencies: [
-                "MeridianTestSupport",
-                "MeridianApp", "MeridianAuth", "MeridianCarts", "MeridianCore", "MeridianEventLog", "MeridianOrders",
-                "MeridianPayments", "MeridianProducts", "MeridianNotifications", "MeridianStorage", "MeridianUsers",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "SQLKit", package: "sql-kit"),
-            ],
+            dependencies: ["MeridianCore", "MeridianEventLog", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -502,36 +444,157 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "MeridianIngestTests",
+            name: "MeridianStorageTests",
             dependencies: [
-                "MeridianCore",
-                "MeridianIngest",
-                "MeridianApp",
-                "MeridianEventLog",
-                "MeridianHTTP",
-                "MeridianKafka",
+                "MeridianTestSupport", "MeridianCore", "MeridianStorage", .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianSQLiteTests",
+            dependencies: [
+                "MeridianTestSupport", "MeridianCore", "MeridianSQLite", "MeridianStorage",
+                .product(name: "Logging", package: "swift-log"), .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianPostgresTests",
+            dependencies: [
+                "MeridianTestSupport", "MeridianCore", "MeridianPostgres", "MeridianStorage",
+                .product(name: "Logging", package: "swift-log"), .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianMessagingTests",
+            dependencies: [
+                "MeridianTestSupport", "MeridianCore", "MeridianEventLog", "MeridianMessaging", "MeridianStorage",
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianHTTPTests",
+            dependencies: [
+                "MeridianCore", "MeridianHTTP", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianAuthTests",
+            dependencies: [
+                "MeridianTestSupport", "MeridianAuth", "MeridianContracts", "MeridianHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianGatewayTests",
+            dependencies: [
+                "MeridianTestSupport", "MeridianGateway", "MeridianHTTP", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianIngestTests",
+            dependencies: [
+                "MeridianApp", "MeridianCore", "MeridianEventLog", "MeridianHTTP", "MeridianIngest", "MeridianKafka",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianUsersTests",
+            dependencies: [
+                "MeridianTestSupport", "MeridianAuth", "MeridianContracts", "MeridianCore", "MeridianHTTP", "MeridianStorage",
+                "MeridianUsers", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianProductsTests",
+            dependencies: [
+                "MeridianTestSupport", "MeridianAuth", "MeridianContracts", "MeridianCore", "MeridianEventLog", "MeridianHTTP",
+                "MeridianMessaging", "MeridianProducts", "MeridianStorage", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianCartsTests",
+            dependencies: [
+                "MeridianTestSupport", "MeridianAuth", "MeridianCarts", "MeridianContracts", "MeridianCore", "MeridianEventLog",
+                "MeridianHTTP", "MeridianMessaging", "MeridianProducts", "MeridianStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianOrdersTests",
+            dependencies: [
+                "MeridianTestSupport", "MeridianContracts", "MeridianCore", "MeridianMessaging", "MeridianOrders",
+                "MeridianStorage", .product(name: "Logging", package: "swift-log"), .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianPaymentsTests",
+            dependencies: [
+                "MeridianTestSupport", "MeridianContracts", "MeridianCore", "MeridianEventLog", "MeridianMessaging",
+                "MeridianPayments", "MeridianStorage", .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianNotificationsTests",
+            dependencies: [
+                "MeridianTestSupport", "MeridianContracts", "MeridianCore", "MeridianEventLog", "MeridianMessaging",
+                "MeridianNotifications", "MeridianStorage", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianServiceClientsTests",
+            dependencies: [
+                "MeridianTestSupport", "MeridianAuth", "MeridianContracts", "MeridianCore", "MeridianHTTP",
+                "MeridianServiceClients", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianBenchTests",
+            dependencies: [
+                "MeridianBench", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MeridianAppTests",
             dependencies: [
-                "MeridianTestSupport",
-                "MeridianApp",
-                "MeridianHTTP",
-                "MeridianCore",
-                "MeridianEventLog",
-                "MeridianIngest",
-                "MeridianKafka",
-                "meridian",
+                "MeridianTestSupport", "MeridianApp", "MeridianCarts", "MeridianProducts", "MeridianServiceClients",
+                "MeridianAuth", "MeridianContracts", "MeridianCore", "MeridianEventLog", "MeridianHTTP", "MeridianIngest",
+                "MeridianKafka", "MeridianStorage", "MeridianUsers", "meridian",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Configuration", package: "swift-configuration"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Configuration", package: "swift-configuration"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

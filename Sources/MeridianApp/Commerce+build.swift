@@ -112,7 +112,7 @@ public func buildUsers(_ context: CommerceContext) -> CommerceParts {
     let accounts = context.accounts
     parts.routes.append(
         UsersController(
-            users: UserStore(store: context.store), tokens: context.tokens, configuration: context.settings.users,
+            users: SQLUserStore(store: context.store), tokens: context.tokens, configuration: context.settings.users,
             logger: context.logger, onAccountChange: { accounts?.forget($0) }))
     return parts
 }
@@ -124,7 +124,7 @@ func buildAccountStatus(
 ) -> CachedAccountStatus? {
     let upstream: any AccountStatus
     if settings.roles.contains(.users), let store {
-        upstream = StoreUserDirectory(users: UserStore(store: store))
+        upstream = StoreUserDirectory(users: SQLUserStore(store: store))
     } else if let url = settings.serviceURLs[.users], let serviceHTTP {
         upstream = HTTPUserDirectory(
             client: ServiceClient(
@@ -138,7 +138,7 @@ func buildAccountStatus(
 /// The products role: the catalog, its outbox, the consumer that ends reservations, and the sweeper
 /// that releases reservations no order ended.
 public func buildProducts(_ context: CommerceContext) -> CommerceParts {
-    let products = ProductStore(store: context.store)
+    let products = SQLProductStore(store: context.store)
     var parts = CommerceParts()
     parts.routes.append(ProductsController(products: products, topics: context.topics, logger: context.logger))
     parts.workers.append(context.relay("products"))
@@ -157,7 +157,7 @@ public func buildProducts(_ context: CommerceContext) -> CommerceParts {
 
 /// The carts role: the user's cart, and the consumer of `product.deleted` and `orders`.
 public func buildCarts(_ context: CommerceContext) -> CommerceParts {
-    let carts = CartStore(store: context.store)
+    let carts = SQLCartStore(store: context.store)
     var parts = CommerceParts()
     parts.routes.append(CartsController(carts: carts, catalog: catalog(context), logger: context.logger))
     let handler = CartEventHandler(carts: carts, handling: context.handling("carts"), logger: context.logger)
@@ -168,7 +168,7 @@ public func buildCarts(_ context: CommerceContext) -> CommerceParts {
 
 /// The orders role: placing and reading orders, its outbox, the consumer of payment outcomes, the sweeper.
 public func buildOrders(_ context: CommerceContext) -> CommerceParts {
-    let orders = OrderStore(store: context.store, topics: context.topics)
+    let orders = SQLOrderStore(store: context.store, topics: context.topics)
     let metrics = OrderMetrics(factory: context.metrics)
     var parts = CommerceParts()
     parts.routes.append(
@@ -189,7 +189,7 @@ public func buildOrders(_ context: CommerceContext) -> CommerceParts {
 
 /// The payments role: the simulated provider behind the consumer of `payment.requested` and `order.cancelled`.
 public func buildPayments(_ context: CommerceContext) -> CommerceParts {
-    let payments = PaymentStore(store: context.store, topics: context.topics)
+    let payments = SQLPaymentStore(store: context.store, topics: context.topics)
     let processor = PaymentProcessor(
         payments: payments, provider: SimulatedPaymentProvider(configuration: context.settings.payments),
         handling: context.handling("payments"), metrics: PaymentMetrics(factory: context.metrics), logger: context.logger)
@@ -206,7 +206,7 @@ public func buildPayments(_ context: CommerceContext) -> CommerceParts {
 /// The notifications role: the consumer of `orders` that renders, records and delivers messages.
 public func buildNotifications(_ context: CommerceContext) throws -> CommerceParts {
     let settings = context.settings.notifications
-    let notifications = NotificationStore(store: context.store)
+    let notifications = SQLNotificationStore(store: context.store)
     let channel: any NotificationChannel
     switch settings.channel {
     case .log: channel = LogChannel(logger: context.logger)
@@ -232,14 +232,14 @@ func internalRoutes(_ context: CommerceContext) -> InternalRoutes {
     let store = context.store
     var routes = InternalRoutes()
     if roles.contains(.products), !roles.isSuperset(of: [.carts, .orders]) {
-        routes.catalog = StoreProductCatalog(products: ProductStore(store: store))
+        routes.catalog = StoreProductCatalog(products: SQLProductStore(store: store))
     }
     if roles.contains(.carts), !roles.contains(.orders) {
-        routes.carts = StoreCartContents(carts: CartStore(store: store))
+        routes.carts = StoreCartContents(carts: SQLCartStore(store: store))
     }
     let usersCallers: Set<MeridianSettings.Role> = [.gateway, .products, .carts, .orders, .payments, .notifications]
     if roles.contains(.users), !roles.isSuperset(of: usersCallers) {
-        routes.users = StoreUserDirectory(users: UserStore(store: store))
+        routes.users = StoreUserDirectory(users: SQLUserStore(store: store))
     }
     return routes
 }
@@ -249,7 +249,7 @@ func catalog(_ context: CommerceContext) -> any ProductCatalog {
     if !context.settings.roles.contains(.products), let client = context.client(.products) {
         return HTTPProductCatalog(client: client)
     }
-    return StoreProductCatalog(products: ProductStore(store: context.store))
+    return StoreProductCatalog(products: SQLProductStore(store: context.store))
 }
 
 /// The carts service as the orders role reaches it.
@@ -257,7 +257,7 @@ func cartContents(_ context: CommerceContext) -> any CartContents {
     if !context.settings.roles.contains(.carts), let client = context.client(.carts) {
         return HTTPCartContents(client: client)
     }
-    return StoreCartContents(carts: CartStore(store: context.store))
+    return StoreCartContents(carts: SQLCartStore(store: context.store))
 }
 
 /// The users service as the notifications role reaches it.
@@ -265,5 +265,5 @@ func userDirectory(_ context: CommerceContext) -> any UserDirectory {
     if !context.settings.roles.contains(.users), let client = context.client(.users) {
         return HTTPUserDirectory(client: client)
     }
-    return StoreUserDirectory(users: UserStore(store: context.store))
+    return StoreUserDirectory(users: SQLUserStore(store: context.store))
 }

@@ -14,4 +14,3 @@ func gatewayRoutes(_ settings: MeridianSettings) -> [GatewayRoute] {
         return prefixes.map { GatewayRoute(prefix: $0, service: role.rawValue, baseURL: url) }
     }
 }
-

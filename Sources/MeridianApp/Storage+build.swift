@@ -47,12 +47,12 @@ public func buildStore(settings: MeridianSettings, logger: Logger) async throws 
 /// role's own tables.
 public func migrations(for roles: [MeridianSettings.Role]) -> [(service: String, migrations: [Migration])] {
     var all: [(service: String, migrations: [Migration])] = [("outbox", Outbox.migrations), ("inbox", Inbox.migrations)]
-    if roles.contains(.users) { all.append(("users", UserStore.migrations)) }
-    if roles.contains(.products) { all.append(("products", ProductStore.migrations)) }
-    if roles.contains(.carts) { all.append(("carts", CartStore.migrations)) }
-    if roles.contains(.orders) { all.append(("orders", OrderStore.migrations)) }
-    if roles.contains(.payments) { all.append(("payments", PaymentStore.migrations)) }
-    if roles.contains(.notifications) { all.append(("notifications", NotificationStore.migrations)) }
+    if roles.contains(.users) { all.append(("users", SQLUserStore.migrations)) }
+    if roles.contains(.products) { all.append(("products", SQLProductStore.migrations)) }
+    if roles.contains(.carts) { all.append(("carts", SQLCartStore.migrations)) }
+    if roles.contains(.orders) { all.append(("orders", SQLOrderStore.migrations)) }
+    if roles.contains(.payments) { all.append(("payments", SQLPaymentStore.migrations)) }
+    if roles.contains(.notifications) { all.append(("notifications", SQLNotificationStore.migrations)) }
     return all
 }
 

@@ -2,8 +2,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import JWTKit
-import MeridianHTTP
 import MeridianContracts
+import MeridianHTTP
 
 /// What a verified token says about its bearer.
 public struct Principal: Sendable, Hashable {
@@ -169,7 +169,7 @@ extension MeridianRequestContext {
         _ kind: String, find: (String) async throws -> Resource?, owner: (Resource) -> String
     ) async throws -> Resource {
         let principal = try requirePrincipal()
-        let id = parameters.get("id") ?? ""
+        let id = parameter("id")
         guard let resource = try await find(id) else {
             throw ProblemDetails(.notFound, slug: "not-found", detail: "no \(kind) \(id)")
         }

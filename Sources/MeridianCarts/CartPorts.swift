@@ -2,9 +2,9 @@ import MeridianContracts
 
 /// The carts role's own answer to its ``CartContents`` port, for the roles of this process.
 public struct StoreCartContents: CartContents {
-    let carts: CartStore
+    let carts: any CartStore
 
-    public init(carts: CartStore) {
+    public init(carts: any CartStore) {
         self.carts = carts
     }
 

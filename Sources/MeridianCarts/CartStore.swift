@@ -1,11 +1,36 @@
 import Foundation
-import MeridianCore
 import MeridianContracts
+import MeridianCore
 import MeridianStorage
 import SQLKit
 
+/// The carts service's store (its port): each user's lines, and the lines an order was placed from.
+public protocol CartStore: Sendable {
+    /// The user's lines, oldest first.
+    func lines(of user: String) async throws -> [(product: ProductID, quantity: Int)]
+    /// Adds to the line of `product` (creating it); the new quantity, or nil when the cart is full.
+    func add(_ quantity: Int, of product: ProductID, for user: String, maxQuantity: Int, maxLines: Int) async throws -> Int?
+    /// Sets the line's quantity; 0 removes it. False when there was no such line.
+    func set(_ quantity: Int, of product: ProductID, for user: String) async throws -> Bool
+    func clear(for user: String) async throws
+    /// Removes every cart's line of a deleted product, once per event id.
+    func applyProductDeleted(eventID: String, product: ProductID) async throws -> Bool
+    /// Remembers the lines an order was placed from, once per event id.
+    func rememberOrderedLines(eventID: String, order: OrderCreated) async throws
+    /// Ends an order's remembered lines, once per event id (confirmed: they leave the cart).
+    @discardableResult
+    func orderEnded(eventID: String, order: String, confirmed: Bool) async throws -> Int
+}
+
+extension CartStore {
+    /// Adds with the contract's limits (``StockRequest/maxQuantity`` per line, ``StockRequest/maxLines`` lines).
+    public func add(_ quantity: Int, of product: ProductID, for user: String) async throws -> Int? {
+        try await add(quantity, of: product, for: user, maxQuantity: StockRequest.maxQuantity, maxLines: StockRequest.maxLines)
+    }
+}
+
 /// The carts service's table: one row per (user, product) with its quantity.
-public struct CartStore: Sendable {
+public struct SQLCartStore: CartStore {
     public static let migrations: [Migration] = [
         Migration(
             version: 1, name: "cart_lines",

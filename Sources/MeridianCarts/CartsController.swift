@@ -3,19 +3,19 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import MeridianAuth
+import MeridianContracts
 import MeridianCore
 import MeridianHTTP
-import MeridianContracts
 import MeridianMessaging
 import MeridianStorage
 
 /// The carts role's API, under `/api/cart`: the signed-in user's own cart only.
 public struct CartsController: APIRoutes {
-    let carts: CartStore
+    let carts: any CartStore
     let catalog: any ProductCatalog
     let logger: Logger
 
-    public init(carts: CartStore, catalog: any ProductCatalog, logger: Logger) {
+    public init(carts: any CartStore, catalog: any ProductCatalog, logger: Logger) {
         self.carts = carts
         self.catalog = catalog
         self.logger = logger
@@ -121,7 +121,7 @@ public struct CartsController: APIRoutes {
         let user = try context.requirePrincipal().userID
         let change = try await decodeJSONBody(Quantity.self, from: request, context: context)
         try Self.check(change.quantity, allowZero: true)
-        let productID = ProductID(rawValue: context.parameters.get("product_id") ?? "")
+        let productID = ProductID(rawValue: context.parameter("product_id"))
         guard try await carts.set(change.quantity, of: productID, for: user) else {
             throw ProblemDetails(.notFound, slug: "not-found", detail: "no line for product \(productID.rawValue) in the cart")
         }
@@ -130,7 +130,7 @@ public struct CartsController: APIRoutes {
 
     func remove(_ context: MeridianRequestContext) async throws -> Response {
         let user = try context.requirePrincipal().userID
-        let productID = ProductID(rawValue: context.parameters.get("product_id") ?? "")
+        let productID = ProductID(rawValue: context.parameter("product_id"))
         guard try await carts.set(0, of: productID, for: user) else {
             throw ProblemDetails(.notFound, slug: "not-found", detail: "no line for product \(productID.rawValue) in the cart")
         }
@@ -154,11 +154,11 @@ public struct CartsController: APIRoutes {
 /// The carts service's consumer: removes the lines of deleted products from every cart (`product.deleted`),
 /// and clears the lines an order was placed from once it is confirmed (`orders`).
 public struct CartEventHandler: Sendable {
-    let carts: CartStore
+    let carts: any CartStore
     let handling: EventHandling
     let logger: Logger
 
-    public init(carts: CartStore, handling: EventHandling, logger: Logger) {
+    public init(carts: any CartStore, handling: EventHandling, logger: Logger) {
         self.carts = carts
         self.handling = handling
         self.logger = logger

@@ -89,7 +89,9 @@ public struct ClientAddressResolver: Sendable {
                     let parts = pair.split(separator: "=", maxSplits: 1)
                     guard parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces).lowercased() == "for" else { continue }
                     var value = parts[1].trimmingCharacters(in: .whitespaces)
-                    if value.hasPrefix("\"") && value.hasSuffix("\"") && value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+                    if value.hasPrefix("\"") && value.hasSuffix("\"") && value.count >= 2 {
+                        value = String(value.dropFirst().dropLast())
+                    }
                     if value.hasPrefix("["), let end = value.firstIndex(of: "]") {
                         value = String(value[value.index(after: value.startIndex)..<end])
                     } else if value.filter({ $0 == ":" }).count == 1, let colon = value.firstIndex(of: ":") {

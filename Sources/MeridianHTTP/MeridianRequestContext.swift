@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -28,6 +29,13 @@ public struct MeridianRequestContext: RequestContext, RemoteAddressRequestContex
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
         self.clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
+    }
+
+    /// The path parameter `name`, percent-decoded (`o%2F1` is `o/1`); empty when absent. Control characters
+    /// never get here (``RequestLimitsMiddleware`` refuses them).
+    public func parameter(_ name: String) -> String {
+        guard let raw = parameters.get(name) else { return "" }
+        return raw.removingPercentEncoding ?? raw
     }
 
     /// The peer's IP address, or `unknown`.

@@ -144,4 +144,3 @@ public struct OutboxRelay: Service {
         return finished.count
     }
 }
-

@@ -50,8 +50,18 @@ public struct UserNotification: Sendable, Hashable {
     }
 }
 
+/// The notifications service's store (its port).
+public protocol NotificationStore: Sendable {
+    /// Records a notification for its event, once: a second call for the same event returns the first.
+    func record(_ notification: UserNotification) async throws -> UserNotification
+    /// Marks a notification sent or failed.
+    func finish(_ id: String, status: NotificationStatus, attempts: Int, error: String?) async throws
+    /// A user's notifications, newest first.
+    func list(user: String, offset: Int, limit: Int) async throws -> (notifications: [UserNotification], total: Int)
+}
+
 /// The notifications service's table. `UNIQUE (event_id)` makes a redelivered event the same notification.
-public struct NotificationStore: Sendable {
+public struct SQLNotificationStore: NotificationStore {
     public static let migrations: [Migration] = [
         Migration(
             version: 1, name: "notifications",

@@ -6,9 +6,9 @@ import MeridianHTTP
 
 /// The notifications role's API: `GET /api/notifications`, the signed-in user's own notifications.
 public struct NotificationsController: APIRoutes {
-    let notifications: NotificationStore
+    let notifications: any NotificationStore
 
-    public init(notifications: NotificationStore) {
+    public init(notifications: any NotificationStore) {
         self.notifications = notifications
     }
 

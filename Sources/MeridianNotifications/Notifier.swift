@@ -28,7 +28,7 @@ public struct Notifier: Sendable {
         public var description: String { "notification undeliverable after \(attempts) attempts: \(reason)" }
     }
 
-    let notifications: NotificationStore
+    let notifications: any NotificationStore
     let channel: any NotificationChannel
     let templates: NotificationTemplates
     let users: any UserDirectory
@@ -37,7 +37,7 @@ public struct Notifier: Sendable {
     let logger: Logger
 
     public init(
-        notifications: NotificationStore, channel: any NotificationChannel, templates: NotificationTemplates,
+        notifications: any NotificationStore, channel: any NotificationChannel, templates: NotificationTemplates,
         users: any UserDirectory, handling: EventHandling, configuration: Configuration = .init(), logger: Logger
     ) {
         self.notifications = notifications

@@ -15,12 +15,12 @@ import MeridianStorage
 ///   sweeper (TTL)     ─► CANCELLED ── order.cancelled   (products release; payments refund a late success)
 /// ```
 public struct OrderSaga: Sendable {
-    let orders: OrderStore
+    let orders: any OrderStore
     let handling: EventHandling
     let metrics: OrderMetrics
     let logger: Logger
 
-    public init(orders: OrderStore, handling: EventHandling, metrics: OrderMetrics, logger: Logger) {
+    public init(orders: any OrderStore, handling: EventHandling, metrics: OrderMetrics, logger: Logger) {
         self.orders = orders
         self.handling = handling
         self.metrics = metrics
@@ -35,15 +35,19 @@ public struct OrderSaga: Sendable {
     /// Applies `payment.succeeded` and `payment.failed`, each once.
     public func handlePaymentOutcomes(_ records: [ConsumedRecord]) async throws {
         try await handling.dispatch(records) { event in
-            let changed: Order?
+            let order: OrderID
+            let happened: OrderLifecycle.Event
             switch try CommerceEvent(event) {
             case .paymentSucceeded(let succeeded)?:
-                changed = try await orders.confirm(eventID: event.id, payment: succeeded)
+                order = OrderID(succeeded.orderID)
+                happened = .paymentSucceeded(paymentID: PaymentID(succeeded.paymentID))
             case .paymentFailed(let failed)?:
-                changed = try await orders.fail(eventID: event.id, payment: failed)
+                order = OrderID(failed.orderID)
+                happened = .paymentFailed(reason: failed.reason)
             default:
                 return
             }
+            let changed = try await orders.apply(happened, to: order, eventID: event.id, at: Date())
             if let changed {
                 metrics.reached(changed.status)
                 logger.info("order \(changed.status.metricLabel)", metadata: ["order_id": "\(changed.id)"])
@@ -54,11 +58,13 @@ public struct OrderSaga: Sendable {
     /// One sweep: cancels the orders whose reservation expired. Returns how many.
     @discardableResult
     public func sweep(now: Date = Date()) async throws -> Int {
-        let cancelled = try await orders.cancelExpired(now: now)
-        for order in cancelled {
+        var cancelled = 0
+        for id in try await orders.expired(before: now, limit: 200) {
+            guard try await orders.apply(.reservationExpired, to: id, eventID: nil, at: now) != nil else { continue }
+            cancelled += 1
             metrics.reached(.cancelled)
-            logger.info("order cancelled: reservation expired", metadata: ["order_id": "\(order.id)"])
+            logger.info("order cancelled: reservation expired", metadata: ["order_id": "\(id)"])
         }
-        return cancelled.count
+        return cancelled
     }
 }

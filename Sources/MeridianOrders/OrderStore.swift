@@ -1,35 +1,19 @@
 import Foundation
 import MeridianContracts
 import MeridianCore
-import MeridianMessaging
 import MeridianStorage
 import SQLKit
 
-/// Where an order is in the saga.
-public enum OrderStatus: String, Sendable, Codable, CaseIterable {
-    /// Created, stock reserved, `payment.requested` sent.
-    case awaitingPayment = "AWAITING_PAYMENT"
-    /// Paid: the stock is committed.
-    case confirmed = "CONFIRMED"
-    /// The payment failed: the reservation is released.
-    case failed = "FAILED"
-    /// Not paid within the reservation time: the reservation is released.
-    case cancelled = "CANCELLED"
-
-    /// The `status` label of `meridian_orders_total`.
-    public var metricLabel: String { rawValue.lowercased() }
-}
-
 /// An order with its lines, whose names and prices are those of when it was placed.
 public struct Order: Sendable, Hashable {
-    public var id: String
-    public var userID: String
+    public var id: OrderID
+    public var userID: UserID
     public var status: OrderStatus
     public var items: [OrderItem]
     public var totalCents: Int
     public var currency: String
     public var paymentMethod: String
-    public var paymentID: String?
+    public var paymentID: PaymentID?
     public var reason: String?
     public var idempotencyKey: String?
     public var createdAt: Date
@@ -37,9 +21,9 @@ public struct Order: Sendable, Hashable {
     public var expiresAt: Date
 
     public init(
-        id: String, userID: String, status: OrderStatus, items: [OrderItem], totalCents: Int, currency: String,
-        paymentMethod: String, paymentID: String?, reason: String?, idempotencyKey: String?, createdAt: Date, updatedAt: Date,
-        expiresAt: Date
+        id: OrderID, userID: UserID, status: OrderStatus, items: [OrderItem], totalCents: Int, currency: String,
+        paymentMethod: String, paymentID: PaymentID?, reason: String?, idempotencyKey: String?, createdAt: Date,
+        updatedAt: Date, expiresAt: Date
     ) {
         self.id = id
         self.userID = userID
@@ -57,9 +41,37 @@ public struct Order: Sendable, Hashable {
     }
 }
 
-/// The orders service's tables and the saga's state changes, each in one transaction with its events
-/// (the outbox) and, for consumed events, with the event id (the inbox).
-public struct OrderStore: Sendable {
+/// The orders service's store (its port): orders with their events (the outbox) and, for consumed events,
+/// the event ids (the inbox), each change in one transaction.
+public protocol OrderStore: Sendable {
+    /// Writes a new order with `order.created` and `payment.requested`; with an idempotency key the user
+    /// already used, returns that order instead.
+    func create(_ order: Order, fromCart: Bool) async throws -> OrderCreation
+    func find(_ id: OrderID) async throws -> Order?
+    func find(user: UserID, idempotencyKey: String) async throws -> Order?
+    /// A page of orders, newest first: of one user, or of everyone when `user` is nil.
+    func list(user: UserID?, status: OrderStatus?, offset: Int, limit: Int) async throws -> (orders: [Order], total: Int)
+    /// Applies `event` to the order as ``OrderLifecycle`` says, publishing its event; with `eventID`, once per
+    /// consumed event. Returns the order when it changed, nil otherwise (unknown order, ignored, redelivered).
+    func apply(_ event: OrderLifecycle.Event, to order: OrderID, eventID: String?, at now: Date) async throws -> Order?
+    /// Orders awaiting payment whose reservation expired before `now`, oldest first.
+    func expired(before now: Date, limit: Int) async throws -> [OrderID]
+}
+
+/// What ``OrderStore/create(_:fromCart:)`` did.
+public enum OrderCreation: Sendable, Hashable {
+    case created(Order)
+    /// The user already has an order with this idempotency key: that one.
+    case existing(Order)
+}
+
+public enum OrderStoreError: Error {
+    /// An order id that already exists (ids are random UUIDs: this does not happen).
+    case conflict(OrderID)
+}
+
+/// The orders service's tables, on the `SQLStore` port (SQLite or PostgreSQL).
+public struct SQLOrderStore: OrderStore {
     public static let migrations: [Migration] = [
         Migration(
             version: 1, name: "orders",
@@ -93,31 +105,23 @@ public struct OrderStore: Sendable {
         self.topics = topics
     }
 
-    /// What ``create(_:fromCart:)`` did.
-    public enum Creation: Sendable {
-        case created(Order)
-        /// The user already has an order with this idempotency key: that one.
-        case existing(Order)
-    }
-
-    /// Writes a new order with `order.created` and `payment.requested`, in one transaction.
-    public func create(_ order: Order, fromCart: Bool) async throws -> Creation {
+    public func create(_ order: Order, fromCart: Bool) async throws -> OrderCreation {
         let topics = self.topics
-        return try await store.withTransaction { database -> Creation in
+        return try await store.withTransaction { database -> OrderCreation in
             let inserted = try await database.raw(
                 """
                 INSERT INTO orders (id, user_id, status, total_cents, currency, payment_method, idempotency_key,
                                     created_at, updated_at, expires_at)
-                VALUES (\(bind: order.id), \(bind: order.userID), \(bind: order.status.rawValue), \(bind: order.totalCents),
-                        \(bind: order.currency), \(bind: order.paymentMethod), \(bind: order.idempotencyKey),
-                        \(bind: Timestamp.format(order.createdAt)), \(bind: Timestamp.format(order.updatedAt)),
-                        \(bind: Timestamp.format(order.expiresAt)))
+                VALUES (\(bind: order.id.rawValue), \(bind: order.userID.rawValue), \(bind: order.status.rawValue),
+                        \(bind: order.totalCents), \(bind: order.currency), \(bind: order.paymentMethod),
+                        \(bind: order.idempotencyKey), \(bind: Timestamp.format(order.createdAt)),
+                        \(bind: Timestamp.format(order.updatedAt)), \(bind: Timestamp.format(order.expiresAt)))
                 ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING id
                 """
             ).all()
             guard !inserted.isEmpty else {
                 guard let key = order.idempotencyKey,
-                    let existing = try await Self.find(user: order.userID, key: key, in: database)
+                    let existing = try await Self.find(user: order.userID.rawValue, key: key, in: database)
                 else { throw OrderStoreError.conflict(order.id) }
                 return .existing(existing)
             }
@@ -125,17 +129,17 @@ public struct OrderStore: Sendable {
                 try await database.raw(
                     """
                     INSERT INTO order_items (order_id, product_id, name, unit_price_cents, quantity)
-                    VALUES (\(bind: order.id), \(bind: item.productID), \(bind: item.name), \(bind: item.unitPriceCents),
-                            \(bind: item.quantity))
+                    VALUES (\(bind: order.id.rawValue), \(bind: item.productID), \(bind: item.name),
+                            \(bind: item.unitPriceCents), \(bind: item.quantity))
                     """
                 ).run()
             }
             let created = OrderCreated(
-                orderID: order.id, userID: order.userID, items: order.items, totalCents: order.totalCents,
+                orderID: order.id.rawValue, userID: order.userID.rawValue, items: order.items, totalCents: order.totalCents,
                 currency: order.currency, createdAt: Timestamp.format(order.createdAt), fromCart: fromCart)
             let requested = PaymentRequested(
-                orderID: order.id, userID: order.userID, amountCents: order.totalCents, currency: order.currency,
-                paymentMethod: order.paymentMethod)
+                orderID: order.id.rawValue, userID: order.userID.rawValue, amountCents: order.totalCents,
+                currency: order.currency, paymentMethod: order.paymentMethod)
             try await Outbox.enqueue(
                 [
                     try created.record(topics: topics, time: order.createdAt),
@@ -145,20 +149,23 @@ public struct OrderStore: Sendable {
         }
     }
 
-    public func find(_ id: String) async throws -> Order? {
-        try await store.withDatabase { database in try await Self.find(id, in: database) }
+    public func find(_ id: OrderID) async throws -> Order? {
+        try await store.withDatabase { database in try await Self.find(id.rawValue, in: database) }
     }
 
-    public func find(user: String, idempotencyKey: String) async throws -> Order? {
-        try await store.withDatabase { database in try await Self.find(user: user, key: idempotencyKey, in: database) }
+    public func find(user: UserID, idempotencyKey: String) async throws -> Order? {
+        try await store.withDatabase { database in
+            try await Self.find(user: user.rawValue, key: idempotencyKey, in: database)
+        }
     }
 
-    /// A page of orders, newest first: of one user, or of everyone when `user` is nil.
-    public func list(user: String?, status: OrderStatus?, offset: Int, limit: Int) async throws -> (orders: [Order], total: Int) {
+    public func list(user: UserID?, status: OrderStatus?, offset: Int, limit: Int) async throws -> (
+        orders: [Order], total: Int
+    ) {
         try await store.withDatabase { database in
             var filter = SQLQueryString("1 = 1")
             if let user {
-                filter.and("user_id", equals: user)
+                filter.and("user_id", equals: user.rawValue)
             }
             if let status {
                 filter.and("status", equals: status.rawValue)
@@ -177,78 +184,63 @@ public struct OrderStore: Sendable {
         }
     }
 
-    /// Applies `payment.succeeded` once: an order awaiting payment becomes `CONFIRMED` with `order.confirmed`.
-    /// Returns the order when it changed; nil for a redelivery or an order no longer awaiting payment.
-    public func confirm(eventID: String, payment: PaymentSucceeded) async throws -> Order? {
-        let now = Date()
-        return try await transition(
-            eventID: eventID, order: payment.orderID, to: .confirmed, at: now, paymentID: payment.paymentID
-        ) { order, topics in
-            try OrderConfirmed(
-                orderID: order.id, userID: order.userID, totalCents: order.totalCents, currency: order.currency,
-                paymentID: payment.paymentID, confirmedAt: Timestamp.format(now)
-            ).record(topics: topics, time: now)
-        }
-    }
-
-    /// Applies `payment.failed` once: an order awaiting payment becomes `FAILED` with `order.failed`.
-    public func fail(eventID: String, payment: PaymentFailed) async throws -> Order? {
-        let now = Date()
-        return try await transition(eventID: eventID, order: payment.orderID, to: .failed, at: now, reason: payment.reason) {
-            order, topics in
-            try OrderFailed(orderID: order.id, userID: order.userID, reason: payment.reason).record(topics: topics, time: now)
-        }
-    }
-
-    /// Cancels up to `limit` orders still awaiting payment whose reservation expired before `now`,
-    /// each with `order.cancelled` (reason `reservation_expired`). Returns them.
-    public func cancelExpired(now: Date = Date(), limit: Int = 200) async throws -> [Order] {
-        let expired = try await store.withDatabase { database in
-            try await database.raw(
-                """
-                SELECT id FROM orders WHERE status = \(bind: OrderStatus.awaitingPayment.rawValue)
-                AND expires_at < \(bind: Timestamp.format(now)) ORDER BY expires_at LIMIT \(bind: limit)
-                """
-            ).all().map { try $0.decode(column: "id", as: String.self) }
-        }
-        var cancelled: [Order] = []
-        for id in expired {
-            let reason = "reservation_expired"
-            if let order = try await transition(
-                eventID: nil, order: id, to: .cancelled, at: now, reason: reason,
-                event: { order, topics in
-                    try OrderCancelled(orderID: order.id, userID: order.userID, reason: reason).record(topics: topics, time: now)
-                })
-            {
-                cancelled.append(order)
-            }
-        }
-        return cancelled
-    }
-
-    /// Moves an order awaiting payment to `status` with its event, in one transaction; with `eventID`, once
-    /// per consumed event (the inbox). The `UPDATE ... WHERE status = AWAITING_PAYMENT` decides races
-    /// (a payment and the sweeper at the same moment): exactly one of them changes the order.
-    private func transition(
-        eventID: String?, order id: String, to status: OrderStatus, at now: Date, paymentID: String? = nil,
-        reason: String? = nil, event: @Sendable (Order, Topics) throws -> EventRecord
-    ) async throws -> Order? {
+    public func apply(_ event: OrderLifecycle.Event, to id: OrderID, eventID: String?, at now: Date) async throws -> Order? {
         let topics = self.topics
         return try await store.withTransaction { database -> Order? in
             if let eventID {
                 guard try await Inbox.claim(eventID, consumer: Self.role, in: database) else { return nil }
             }
+            guard let order = try await Self.find(id.rawValue, in: database) else { return nil }
+            guard case .move(let status, let publication) = OrderLifecycle.transition(from: order.status, on: event) else {
+                return nil
+            }
+            var paymentID: String?
+            var reason: String?
+            let record: EventRecord
+            switch publication {
+            case .confirmed(let payment):
+                paymentID = payment.rawValue
+                record = try OrderConfirmed(
+                    orderID: id.rawValue, userID: order.userID.rawValue, totalCents: order.totalCents,
+                    currency: order.currency, paymentID: payment.rawValue, confirmedAt: Timestamp.format(now)
+                ).record(topics: topics, time: now)
+            case .failed(let why):
+                reason = why
+                record = try OrderFailed(orderID: id.rawValue, userID: order.userID.rawValue, reason: why)
+                    .record(topics: topics, time: now)
+            case .cancelled(let why):
+                reason = why
+                record = try OrderCancelled(orderID: id.rawValue, userID: order.userID.rawValue, reason: why)
+                    .record(topics: topics, time: now)
+            }
+            // The status read above must still hold: of two transitions racing (a payment and the sweeper), one wins.
             let changed = try await database.raw(
                 """
                 UPDATE orders SET status = \(bind: status.rawValue), payment_id = \(bind: paymentID), reason = \(bind: reason),
                     updated_at = \(bind: Timestamp.format(now))
-                WHERE id = \(bind: id) AND status = \(bind: OrderStatus.awaitingPayment.rawValue)
+                WHERE id = \(bind: id.rawValue) AND status = \(bind: order.status.rawValue)
                 RETURNING id
                 """
             ).all()
-            guard !changed.isEmpty, let order = try await Self.find(id, in: database) else { return nil }
-            try await Outbox.enqueue([try event(order, topics)], service: Self.role, in: database)
-            return order
+            guard !changed.isEmpty else { return nil }
+            try await Outbox.enqueue([record], service: Self.role, in: database)
+            var updated = order
+            updated.status = status
+            updated.paymentID = paymentID.map { PaymentID($0) }
+            updated.reason = reason
+            updated.updatedAt = now
+            return updated
+        }
+    }
+
+    public func expired(before now: Date, limit: Int) async throws -> [OrderID] {
+        try await store.withDatabase { database in
+            try await database.raw(
+                """
+                SELECT id FROM orders WHERE status = \(bind: OrderStatus.awaitingPayment.rawValue)
+                AND expires_at < \(bind: Timestamp.format(now)) ORDER BY expires_at LIMIT \(bind: limit)
+                """
+            ).all().map { OrderID(try $0.decode(column: "id", as: String.self)) }
         }
     }
 
@@ -265,14 +257,14 @@ public struct OrderStore: Sendable {
         }
         let epoch = Date(timeIntervalSince1970: 0)
         return Order(
-            id: id,
-            userID: try row.decode(column: "user_id", as: String.self),
+            id: OrderID(id),
+            userID: UserID(try row.decode(column: "user_id", as: String.self)),
             status: OrderStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .failed,
             items: items,
             totalCents: try row.decode(column: "total_cents", as: Int.self),
             currency: try row.decode(column: "currency", as: String.self),
             paymentMethod: try row.decode(column: "payment_method", as: String.self),
-            paymentID: try row.decode(column: "payment_id", as: String?.self),
+            paymentID: try row.decode(column: "payment_id", as: String?.self).map { PaymentID($0) },
             reason: try row.decode(column: "reason", as: String?.self),
             idempotencyKey: try row.decode(column: "idempotency_key", as: String?.self),
             createdAt: Timestamp.parse(try row.decode(column: "created_at", as: String.self)) ?? epoch,
@@ -288,9 +280,4 @@ public struct OrderStore: Sendable {
         else { return nil }
         return try await find(id, in: database)
     }
-}
-
-public enum OrderStoreError: Error {
-    /// An order id that already exists (ids are random UUIDs: this does not happen).
-    case conflict(String)
 }

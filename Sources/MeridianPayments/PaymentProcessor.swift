@@ -12,7 +12,7 @@ public protocol PaymentProvider: Sendable {
     func charge(amountCents: Int, currency: String, method: String, idempotencyKey: String) async throws -> ChargeOutcome
 }
 
-public enum ChargeOutcome: Sendable, Equatable {
+public enum ChargeOutcome: Sendable, Hashable {
     case succeeded
     case declined(reason: String)
 }
@@ -82,14 +82,15 @@ public struct PaymentMetrics: Sendable {
 /// The charge happens before the transaction that records it; the order id is the provider's
 /// idempotency key, so a charge repeated after a crash is still one charge.
 public struct PaymentProcessor: Sendable {
-    let payments: PaymentStore
+    let payments: any PaymentStore
     let provider: any PaymentProvider
     let handling: EventHandling
     let metrics: PaymentMetrics
     let logger: Logger
 
     public init(
-        payments: PaymentStore, provider: any PaymentProvider, handling: EventHandling, metrics: PaymentMetrics, logger: Logger
+        payments: any PaymentStore, provider: any PaymentProvider, handling: EventHandling, metrics: PaymentMetrics,
+        logger: Logger
     ) {
         self.payments = payments
         self.provider = provider
@@ -105,19 +106,15 @@ public struct PaymentProcessor: Sendable {
             guard request.amountCents >= 0 else {
                 throw UnreadableEvent(eventID: event.id, type: event.type, reason: "negative amount_cents")
             }
-            if try await payments.find(order: request.orderID) != nil { return }
+            guard PaymentLifecycle.shouldCharge(try await payments.find(order: request.orderID)?.status) else { return }
             let method = request.paymentMethod ?? ""
             let outcome = try await provider.charge(
                 amountCents: request.amountCents, currency: request.currency, method: method, idempotencyKey: request.orderID)
-            var payment = Payment(
+            let payment = Payment(
                 id: RandomID.uuidString(), orderID: request.orderID, userID: request.userID, amountCents: request.amountCents,
                 currency: request.currency, method: method, status: .succeeded, reason: nil, createdAt: Date(),
                 refundedAt: nil)
-            if case .declined(let reason) = outcome {
-                payment.status = .failed
-                payment.reason = reason
-            }
-            switch try await payments.record(payment, requestEventID: event.id) {
+            switch try await payments.record(payment, outcome: outcome, requestEventID: event.id) {
             case .recorded(let payment):
                 (payment.status == .succeeded ? metrics.succeeded : metrics.failed).increment()
                 logger.info(
@@ -128,7 +125,7 @@ public struct PaymentProcessor: Sendable {
             case .refunded(let payment):
                 metrics.refunded.increment()
                 logger.info("payment refunded: order cancelled while charging", metadata: ["order_id": "\(payment.orderID)"])
-            case .alreadyRecorded:
+            case .voided, .nothing:
                 break
             }
         }

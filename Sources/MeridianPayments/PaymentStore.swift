@@ -4,15 +4,6 @@ import MeridianCore
 import MeridianStorage
 import SQLKit
 
-/// What became of a payment.
-public enum PaymentStatus: String, Sendable, Codable, CaseIterable {
-    case succeeded, failed
-    /// It succeeded, and was given back because its order had been cancelled.
-    case refunded
-    /// Its order was cancelled before it was charged: it never will be.
-    case voided
-}
-
 /// One payment per order.
 public struct Payment: Sendable, Hashable {
     public var id: String
@@ -27,9 +18,35 @@ public struct Payment: Sendable, Hashable {
     public var refundedAt: Date?
 }
 
+/// What applying a ``PaymentLifecycle`` event did.
+public enum PaymentChange: Sendable, Equatable {
+    /// A new payment, with `payment.succeeded` or `payment.failed`.
+    case recorded(Payment)
+    /// The payment was given back, with `payment.refunded`.
+    case refunded(Payment)
+    /// The order was cancelled before it was charged: a voided payment stands for it.
+    case voided
+    /// Nothing changed (a redelivered event, or nothing to do).
+    case nothing
+}
+
+/// The payments service's store (its port): payments and their events, each change in one transaction with
+/// the id of the event it answers (the inbox).
+public protocol PaymentStore: Sendable {
+    func find(_ id: String) async throws -> Payment?
+    func find(order: String) async throws -> Payment?
+    /// A page of payments, newest first: of one user, or everyone's when `user` is nil; optionally of one order.
+    func list(user: String?, order: String?, offset: Int, limit: Int) async throws -> (payments: [Payment], total: Int)
+    /// Records the outcome of the charge that answers `payment.requested` `requestEventID`, as
+    /// ``PaymentLifecycle`` says.
+    func record(_ payment: Payment, outcome: ChargeOutcome, requestEventID: String) async throws -> PaymentChange
+    /// Applies `order.cancelled` `eventID`, as ``PaymentLifecycle`` says.
+    func orderCancelled(eventID: String, order: String, user: String) async throws -> PaymentChange
+}
+
 /// The payments service's table. The `UNIQUE (order_id)` constraint is what makes it one payment per
 /// order, whatever the redelivery or the race.
-public struct PaymentStore: Sendable {
+public struct SQLPaymentStore: PaymentStore {
     public static let migrations: [Migration] = [
         Migration(
             version: 1, name: "payments",
@@ -84,26 +101,18 @@ public struct PaymentStore: Sendable {
         }
     }
 
-    /// What ``record(_:)`` did.
-    public enum Recording: Sendable, Equatable {
-        /// Written, with `payment.succeeded` or `payment.failed`.
-        case recorded(Payment)
-        /// The order was cancelled while it was being charged: the charge is recorded as refunded, with `payment.refunded`.
-        case refunded(Payment)
-        /// The order already had its payment: nothing changed.
-        case alreadyRecorded
-    }
-
-    /// Records the outcome of a charge with its event, in one transaction with the id of the
-    /// `payment.requested` event it answers (the inbox), unless that event or the order already has a payment.
-    public func record(_ payment: Payment, requestEventID: String) async throws -> Recording {
+    public func record(_ payment: Payment, outcome: ChargeOutcome, requestEventID: String) async throws -> PaymentChange {
         let topics = self.topics
-        return try await store.withTransaction { database -> Recording in
-            guard try await Inbox.claim(requestEventID, consumer: Self.role, in: database) else { return .alreadyRecorded }
-            if let existing = try await Self.find(order: payment.orderID, in: database) {
-                guard existing.status == .voided, payment.status == .succeeded else { return .alreadyRecorded }
+        return try await store.withTransaction { database -> PaymentChange in
+            guard try await Inbox.claim(requestEventID, consumer: Self.role, in: database) else { return .nothing }
+            let existing = try await Self.find(order: payment.orderID, in: database)
+            switch PaymentLifecycle.transition(from: existing?.status, on: .charged(outcome)) {
+            case .ignore:
+                return .nothing
+            case .record(.refunded, _):
+                // Charged while the order was being cancelled: recorded as refunded at once.
                 var refunded = payment
-                refunded.id = existing.id
+                refunded.id = existing?.id ?? payment.id
                 refunded.status = .refunded
                 refunded.refundedAt = Date()
                 try await database.raw(
@@ -111,64 +120,61 @@ public struct PaymentStore: Sendable {
                     UPDATE payments SET amount_cents = \(bind: payment.amountCents), currency = \(bind: payment.currency),
                         method = \(bind: payment.method), status = \(bind: PaymentStatus.refunded.rawValue),
                         refunded_at = \(bind: Timestamp.format(refunded.refundedAt!))
-                    WHERE id = \(bind: existing.id)
+                    WHERE id = \(bind: refunded.id)
                     """
                 ).run()
                 try await Outbox.enqueue([try Self.refundEvent(refunded, topics: topics)], service: Self.role, in: database)
                 return .refunded(refunded)
+            case .record(let status, let publication):
+                var recorded = payment
+                recorded.status = status
+                if case .failed(let reason)? = publication { recorded.reason = reason }
+                try await Self.insert(recorded, in: database)
+                let record: EventRecord
+                if status == .succeeded {
+                    record = try PaymentSucceeded(
+                        orderID: recorded.orderID, paymentID: recorded.id, amountCents: recorded.amountCents,
+                        currency: recorded.currency, processedAt: Timestamp.format(recorded.createdAt)
+                    ).record(topics: topics, time: recorded.createdAt)
+                } else {
+                    record = try PaymentFailed(orderID: recorded.orderID, reason: recorded.reason ?? "declined")
+                        .record(topics: topics, time: recorded.createdAt)
+                }
+                try await Outbox.enqueue([record], service: Self.role, in: database)
+                return .recorded(recorded)
             }
-            try await Self.insert(payment, in: database)
-            let record: EventRecord
-            if payment.status == .succeeded {
-                record = try PaymentSucceeded(
-                    orderID: payment.orderID, paymentID: payment.id, amountCents: payment.amountCents,
-                    currency: payment.currency, processedAt: Timestamp.format(payment.createdAt)
-                ).record(topics: topics, time: payment.createdAt)
-            } else {
-                record = try PaymentFailed(orderID: payment.orderID, reason: payment.reason ?? "declined")
-                    .record(topics: topics, time: payment.createdAt)
-            }
-            try await Outbox.enqueue([record], service: Self.role, in: database)
-            return .recorded(payment)
         }
     }
 
-    /// What ``orderCancelled(eventID:order:user:)`` did.
-    public enum Cancellation: Sendable, Equatable {
-        /// The order's payment had succeeded: it is refunded, with `payment.refunded`.
-        case refunded(Payment)
-        /// The order had no payment yet: a voided one is recorded so it is never charged.
-        case voided
-        /// Nothing to do (failed or already refunded payment, or a redelivered event).
-        case nothing
-    }
-
-    /// Applies `order.cancelled` once (the inbox).
-    public func orderCancelled(eventID: String, order: String, user: String) async throws -> Cancellation {
+    public func orderCancelled(eventID: String, order: String, user: String) async throws -> PaymentChange {
         let topics = self.topics
-        return try await store.withTransaction { database -> Cancellation in
+        return try await store.withTransaction { database -> PaymentChange in
             guard try await Inbox.claim(eventID, consumer: Self.role, in: database) else { return .nothing }
-            guard var payment = try await Self.find(order: order, in: database) else {
-                let now = Date()
+            let existing = try await Self.find(order: order, in: database)
+            switch PaymentLifecycle.transition(from: existing?.status, on: .orderCancelled) {
+            case .ignore:
+                return .nothing
+            case .record(.voided, _):
                 try await Self.insert(
                     Payment(
                         id: RandomID.uuidString(), orderID: order, userID: user, amountCents: 0, currency: "", method: "",
-                        status: .voided, reason: "order_cancelled", createdAt: now, refundedAt: nil),
+                        status: .voided, reason: "order_cancelled", createdAt: Date(), refundedAt: nil),
                     in: database)
                 return .voided
+            case .record(let status, _):
+                guard var payment = existing else { return .nothing }
+                payment.status = status
+                payment.refundedAt = Date()
+                try await database.raw(
+                    """
+                    UPDATE payments SET status = \(bind: status.rawValue),
+                        refunded_at = \(bind: Timestamp.format(payment.refundedAt!))
+                    WHERE id = \(bind: payment.id)
+                    """
+                ).run()
+                try await Outbox.enqueue([try Self.refundEvent(payment, topics: topics)], service: Self.role, in: database)
+                return .refunded(payment)
             }
-            guard payment.status == .succeeded else { return .nothing }
-            payment.status = .refunded
-            payment.refundedAt = Date()
-            try await database.raw(
-                """
-                UPDATE payments SET status = \(bind: PaymentStatus.refunded.rawValue),
-                    refunded_at = \(bind: Timestamp.format(payment.refundedAt!))
-                WHERE id = \(bind: payment.id)
-                """
-            ).run()
-            try await Outbox.enqueue([try Self.refundEvent(payment, topics: topics)], service: Self.role, in: database)
-            return .refunded(payment)
         }
     }
 

@@ -6,9 +6,9 @@ import MeridianHTTP
 
 /// The payments role's API, under `/api/payments`: owners read their payments, admins any.
 public struct PaymentsController: APIRoutes {
-    let payments: PaymentStore
+    let payments: any PaymentStore
 
-    public init(payments: PaymentStore) {
+    public init(payments: any PaymentStore) {
         self.payments = payments
     }
 

@@ -136,4 +136,3 @@ public final class PostgresStore: SQLStoreAdapter {
     /// Nothing to release: the pool stops when ``run()`` ends.
     public func close() async throws {}
 }
-

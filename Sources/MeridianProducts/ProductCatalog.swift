@@ -3,9 +3,9 @@ import MeridianContracts
 
 /// The products role's own answer to its ``ProductCatalog`` port, for the roles of this process.
 public struct StoreProductCatalog: ProductCatalog {
-    let products: ProductStore
+    let products: any ProductStore
 
-    public init(products: ProductStore) {
+    public init(products: any ProductStore) {
         self.products = products
     }
 

@@ -1,8 +1,8 @@
 import Foundation
+import MeridianContracts
 import MeridianCore
 import MeridianStorage
 import SQLKit
-import MeridianContracts
 
 /// A product of the catalog. Money is integer minor units with an ISO 4217 currency.
 public struct Product: Sendable, Hashable {
@@ -60,8 +60,41 @@ public struct ProductQuery: Sendable {
     public init() {}
 }
 
+/// The products service's store (its port): the catalog, the stock and its reservations.
+public protocol ProductStore: Sendable {
+    func insert(_ product: Product) async throws
+    /// A product that is not deleted.
+    func find(_ id: ProductID) async throws -> Product?
+    /// Saves name, description, category and price of `product`.
+    func update(_ product: Product) async throws
+    /// Adds `delta` to the stock, keeping it between what is reserved and `max`.
+    func adjustStock(_ id: ProductID, by delta: Int, max: Int) async throws -> StockAdjustment
+    /// Marks the product deleted with `product.deleted`; false when there was no such product.
+    func softDelete(_ id: ProductID, topics: Topics) async throws -> Bool
+    /// A page of the products that match, and how many match in all.
+    func list(_ query: ProductQuery) async throws -> (products: [Product], total: Int)
+    /// Holds every requested unit for `order`, all or none (a retried call holds nothing twice).
+    func reserve(order: OrderID, items: [StockRequest], expiresAt: Date) async throws -> ReservationOutcome
+    /// Ends `order`'s held reservations (`commit`: sold; else released), once per event id.
+    func endReservations(of order: String, commit: Bool, eventID: String) async throws -> Bool
+    /// Gives back whatever `order` still holds.
+    func release(order: OrderID) async throws
+    /// Releases reservations still held after `cutoff`; returns how many orders' holds were released.
+    func releaseExpired(before cutoff: Date) async throws -> Int
+}
+
+/// What a stock adjustment came to.
+public enum StockAdjustment: Sendable, Hashable {
+    case adjusted(Product)
+    case notFound
+    /// The stock would fall below what is reserved.
+    case belowReserved(stock: Int, reserved: Int)
+    /// The stock would exceed the most a product may hold.
+    case aboveMaximum(stock: Int)
+}
+
 /// The products service's tables, on the `SQLStore` port (SQLite or PostgreSQL).
-public struct ProductStore: Sendable {
+public struct SQLProductStore: ProductStore {
     public static let migrations: [Migration] = [
         Migration(
             version: 1, name: "products",
@@ -132,16 +165,6 @@ public struct ProductStore: Sendable {
                 """
             ).run()
         }
-    }
-
-    /// What a stock adjustment came to.
-    public enum StockAdjustment: Sendable, Hashable {
-        case adjusted(Product)
-        case notFound
-        /// The stock would fall below what is reserved.
-        case belowReserved(stock: Int, reserved: Int)
-        /// The stock would exceed the most a product may hold.
-        case aboveMaximum(stock: Int)
     }
 
     /// Adds `delta` to the stock in one transaction, keeping it between what is reserved and `max`. The sum is

@@ -3,18 +3,18 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import MeridianAuth
+import MeridianContracts
 import MeridianCore
 import MeridianHTTP
-import MeridianContracts
 
 /// The products role's API, under `/api/products`: the public catalog, and admin create, update,
 /// soft delete (which emits `product.deleted` through the outbox) and stock adjustments.
 public struct ProductsController: APIRoutes {
-    let products: ProductStore
+    let products: any ProductStore
     let topics: Topics
     let logger: Logger
 
-    public init(products: ProductStore, topics: Topics, logger: Logger) {
+    public init(products: any ProductStore, topics: Topics, logger: Logger) {
         self.products = products
         self.topics = topics
         self.logger = logger
@@ -150,7 +150,7 @@ public struct ProductsController: APIRoutes {
 
     func delete(_ context: MeridianRequestContext) async throws -> Response {
         _ = try context.requireAdmin()
-        let id = ProductID(rawValue: context.parameters.get("id") ?? "")
+        let id = ProductID(rawValue: context.parameter("id"))
         guard try await products.softDelete(id, topics: topics) else {
             throw ProblemDetails(.notFound, slug: "not-found", detail: "no product \(id.rawValue)")
         }
@@ -180,7 +180,7 @@ public struct ProductsController: APIRoutes {
     }
 
     private func existing(_ context: MeridianRequestContext) async throws -> Product {
-        let id = ProductID(rawValue: context.parameters.get("id") ?? "")
+        let id = ProductID(rawValue: context.parameter("id"))
         guard let product = try await products.find(id) else {
             throw ProblemDetails(.notFound, slug: "not-found", detail: "no product \(id.rawValue)")
         }

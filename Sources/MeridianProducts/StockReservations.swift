@@ -6,7 +6,7 @@ import MeridianMessaging
 import MeridianStorage
 import SQLKit
 
-extension ProductStore {
+extension SQLProductStore {
     enum ReservationState: String {
         case held, committed, released
     }
@@ -156,11 +156,11 @@ extension ProductSummary {
 /// The products service's consumer of `orders`: an order confirmed takes its reserved units out of
 /// stock; an order failed or cancelled gives them back.
 public struct OrderOutcomeHandler: Sendable {
-    let products: ProductStore
+    let products: any ProductStore
     let handling: EventHandling
     let logger: Logger
 
-    public init(products: ProductStore, handling: EventHandling, logger: Logger) {
+    public init(products: any ProductStore, handling: EventHandling, logger: Logger) {
         self.products = products
         self.handling = handling
         self.logger = logger

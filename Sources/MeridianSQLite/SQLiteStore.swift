@@ -222,7 +222,6 @@ public enum SQLiteStoreError: Error {
     case invalidSynchronous(String)
 }
 
-
 /// A lock for async code: one holder at a time, waiters resumed in order.
 ///
 /// Written by hand: the standard library's `Mutex` must not be held across `await`, and SQLite's single
@@ -269,4 +268,3 @@ final class AsyncLock: Sendable {
         next?.resume()
     }
 }
-

@@ -32,7 +32,7 @@ public struct InternalRoutes: APIRoutes {
         if let catalog {
             group.get("products/:id") { _, context -> Response in
                 _ = try context.requireService()
-                let id = ProductID(context.parameters.get("id") ?? "")
+                let id = ProductID(context.parameter("id"))
                 guard let product = try await catalog.product(id) else {
                     throw ProblemDetails(.notFound, slug: "not-found", detail: "no product \(id.rawValue)")
                 }
@@ -52,20 +52,20 @@ public struct InternalRoutes: APIRoutes {
             }
             group.delete("reservations/:order") { _, context -> Response in
                 _ = try context.requireService()
-                try await catalog.release(order: OrderID(context.parameters.get("order") ?? ""))
+                try await catalog.release(order: OrderID(context.parameter("order")))
                 return Response(status: .noContent)
             }
         }
         if let carts {
             group.get("carts/:user/lines") { _, context -> Response in
                 _ = try context.requireService()
-                return jsonResponse(try await carts.lines(of: UserID(context.parameters.get("user") ?? "")))
+                return jsonResponse(try await carts.lines(of: UserID(context.parameter("user"))))
             }
         }
         if let users {
             group.get("users/:id/contact") { _, context -> Response in
                 _ = try context.requireService()
-                let id = context.parameters.get("id") ?? ""
+                let id = context.parameter("id")
                 guard let contact = try await users.contact(of: UserID(id)) else {
                     throw ProblemDetails(.notFound, slug: "not-found", detail: "no user \(id)")
                 }
@@ -73,7 +73,7 @@ public struct InternalRoutes: APIRoutes {
             }
             group.get("users/:id/status") { _, context -> Response in
                 _ = try context.requireService()
-                let active = try await users.isActive(UserID(context.parameters.get("id") ?? ""))
+                let active = try await users.isActive(UserID(context.parameter("id")))
                 return jsonResponse(HTTPUserDirectory.Status(active: active))
             }
         }

@@ -9,11 +9,11 @@ import NIOPosix
 /// Registering a user: the rules for the email, the name and the password, the bcrypt hash, and the
 /// insert that refuses a taken email. The registration route and `meridian users create-admin` both call it.
 public struct RegisterUser: Sendable {
-    let users: UserStore
+    let users: any UserStore
     let bcryptCost: UInt8
     let logger: Logger
 
-    public init(users: UserStore, bcryptCost: UInt8, logger: Logger) {
+    public init(users: any UserStore, bcryptCost: UInt8, logger: Logger) {
         self.users = users
         self.bcryptCost = bcryptCost
         self.logger = logger

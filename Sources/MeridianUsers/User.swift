@@ -1,7 +1,7 @@
 import Foundation
 import MeridianAuth
-import MeridianCore
 import MeridianContracts
+import MeridianCore
 
 /// A registered user, as stored (the password only as its bcrypt hash).
 public struct User: Sendable, Hashable {

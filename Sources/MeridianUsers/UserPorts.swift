@@ -3,9 +3,9 @@ import MeridianContracts
 /// The users role's own answers to the ports it offers (``UserDirectory``, ``AccountStatus``), for the
 /// roles of this process.
 public struct StoreUserDirectory: UserDirectory, AccountStatus {
-    let users: UserStore
+    let users: any UserStore
 
-    public init(users: UserStore) {
+    public init(users: any UserStore) {
         self.users = users
     }
 

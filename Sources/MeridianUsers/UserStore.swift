@@ -1,14 +1,35 @@
 import Foundation
-import MeridianAuth
-import MeridianCore
 import HTTPTypes
+import MeridianAuth
+import MeridianContracts
+import MeridianCore
 import MeridianHTTP
 import MeridianStorage
 import SQLKit
-import MeridianContracts
+
+/// The users service's store (its port).
+public protocol UserStore: Sendable {
+    /// Inserts the user; throws ``DuplicateEmail`` when the email is taken.
+    func insert(_ user: User) async throws
+    func find(id: UserID) async throws -> User?
+    func find(email: String) async throws -> User?
+    /// Saves the profile a user may change (name, password); the role and the disabled flag are left alone.
+    func updateProfile(_ user: User) async throws
+    /// Disables the account; returns the user as now stored, or nil when there is none.
+    func disable(id: UserID) async throws -> User?
+    /// A page of users, oldest first, and the total count.
+    func list(offset: Int, limit: Int) async throws -> (users: [User], total: Int)
+}
+
+/// The email is taken (a 409 naming `email`).
+public struct DuplicateEmail: Error, ProblemConvertible {
+    public var problem: ProblemDetails {
+        ProblemDetails(.conflict, slug: "duplicate-email", detail: "a user with this email exists", field: "email")
+    }
+}
 
 /// The users service's tables, on the `SQLStore` port (SQLite or PostgreSQL).
-public struct UserStore: Sendable {
+public struct SQLUserStore: UserStore {
     public static let migrations: [Migration] = [
         Migration(
             version: 1, name: "users",
@@ -20,13 +41,6 @@ public struct UserStore: Sendable {
                 """
             ])
     ]
-
-    /// The email is taken (a 409 naming `email`).
-    public struct DuplicateEmail: Error, ProblemConvertible {
-        public var problem: ProblemDetails {
-            ProblemDetails(.conflict, slug: "duplicate-email", detail: "a user with this email exists", field: "email")
-        }
-    }
 
     public let store: any SQLStore
 

@@ -4,10 +4,10 @@ import Hummingbird
 import HummingbirdBcrypt
 import Logging
 import MeridianAuth
+import MeridianContracts
 import MeridianCore
 import MeridianHTTP
 import NIOPosix
-import MeridianContracts
 
 /// The users role's API, under `/api`: registration, login, the signed-in user's profile, and the
 /// admin list and disable.
@@ -19,7 +19,7 @@ public struct UsersController: APIRoutes {
         public init() {}
     }
 
-    let users: UserStore
+    let users: any UserStore
     let tokens: TokenService
     let configuration: Configuration
     let logger: Logger
@@ -29,7 +29,7 @@ public struct UsersController: APIRoutes {
     private let dummyHash: String
 
     public init(
-        users: UserStore, tokens: TokenService, configuration: Configuration, logger: Logger,
+        users: any UserStore, tokens: TokenService, configuration: Configuration, logger: Logger,
         onAccountChange: @escaping @Sendable (UserID) -> Void = { _ in }
     ) {
         self.users = users
@@ -151,7 +151,7 @@ public struct UsersController: APIRoutes {
 
     func disable(_ context: MeridianRequestContext) async throws -> Response {
         _ = try context.requireAdmin()
-        let id = UserID(rawValue: context.parameters.get("id") ?? "")
+        let id = UserID(rawValue: context.parameter("id"))
         guard let user = try await users.disable(id: id) else {
             throw ProblemDetails(.notFound, slug: "not-found", detail: "no user \(id.rawValue)")
         }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MeridianApp
 import MeridianAuth
+import MeridianContracts
 import MeridianCore
 import MeridianHTTP
 import MeridianStorage
@@ -39,12 +40,13 @@ struct CreateAdmin: AsyncParsableCommand {
         do {
             user = try await withStore(settings: settings, logger: logger) { store in
                 _ = try await migrate(store, roles: [.users])
-                let register = RegisterUser(users: UserStore(store: store), bcryptCost: settings.users.bcryptCost, logger: logger)
+                let register = RegisterUser(
+                    users: SQLUserStore(store: store), bcryptCost: settings.users.bcryptCost, logger: logger)
                 return try await register(email: email, password: line, name: name, role: .admin)
             }
         } catch let violation as FieldViolation {
             throw CommandFailure(violation.description, status: ExitStatus.usage)
-        } catch is UserStore.DuplicateEmail {
+        } catch is DuplicateEmail {
             throw CommandFailure("a user with the email \(email) exists", status: ExitStatus.failure)
         } catch {
             throw CommandFailure(describeStartupFailure(error, settings: settings).description, status: ExitStatus.unavailable)

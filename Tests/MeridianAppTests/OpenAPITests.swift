@@ -2,8 +2,12 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import MeridianApp
+import MeridianCarts
 import MeridianHTTP
+import MeridianProducts
+import MeridianServiceClients
 import MeridianTestSupport
+import MeridianUsers
 import Prometheus
 import Synchronization
 import Testing
@@ -49,6 +53,13 @@ final class RouteRecorder: RouterMethods, Sendable {
             {
                 api.addRoutes(to: recorder)
             }
+            // The /internal routes are served only in split mode, where another process calls them: all of them here.
+            let store = try #require(application.store)
+            InternalRoutes(
+                catalog: StoreProductCatalog(products: SQLProductStore(store: store)),
+                carts: StoreCartContents(carts: SQLCartStore(store: store)),
+                users: StoreUserDirectory(users: SQLUserStore(store: store))
+            ).addRoutes(to: recorder)
             // The ingest endpoints answer other methods with 405 + Allow: those are not operations.
             let served = recorder.routes.withLock { $0 }.filter { route in
                 !["GET", "PUT", "DELETE", "PATCH"].contains { route.hasPrefix("\($0) /events") }

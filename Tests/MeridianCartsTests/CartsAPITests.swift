@@ -3,38 +3,36 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import MeridianApp
 import MeridianAuth
 import MeridianCarts
+import MeridianContracts
 import MeridianCore
 import MeridianEventLog
 import MeridianHTTP
+import MeridianMessaging
 import MeridianProducts
 import MeridianStorage
 import MeridianTestSupport
-import Prometheus
 import Testing
 
 /// Products and carts on one store and event log, as all-in-one mode assembles them.
 /// (`@unchecked`: the router is only mutated while the harness is built.)
 final class CartsHarness: @unchecked Sendable {
     let base: CommerceHarness
-    let carts: CartStore
+    let carts: SQLCartStore
     let router: Router<MeridianRequestContext>
     let relay: OutboxRelay
 
     init() async throws {
-        base = try await CommerceHarness(roles: [.products, .carts])
-        let products = ProductStore(store: base.store)
-        carts = CartStore(store: base.store)
-        let registry = PrometheusCollectorRegistry()
-        router = buildRouter(
-            eventLog: base.log, ingestor: nil, registry: registry, metrics: makeMetricsFactory(registry: registry),
-            tokens: base.tokens,
-            routes: [
-                ProductsController(products: products, topics: Topics(), logger: Logger(label: "test")),
-                CartsController(carts: carts, catalog: StoreProductCatalog(products: products), logger: Logger(label: "test")),
-            ])
+        base = try await CommerceHarness(migrations: [
+            ("products", SQLProductStore.migrations), ("carts", SQLCartStore.migrations),
+        ])
+        let products = SQLProductStore(store: base.store)
+        carts = SQLCartStore(store: base.store)
+        router = base.router([
+            ProductsController(products: products, topics: Topics(), logger: Logger(label: "test")),
+            CartsController(carts: carts, catalog: StoreProductCatalog(products: products), logger: Logger(label: "test")),
+        ])
         relay = OutboxRelay(
             store: base.store, eventLog: base.log, service: "products", topics: Topics(), logger: Logger(label: "test"))
     }

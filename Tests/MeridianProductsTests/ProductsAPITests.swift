@@ -3,18 +3,17 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import MeridianApp
 import MeridianAuth
 import MeridianCore
 import MeridianEventLog
 import MeridianHTTP
+import MeridianMessaging
 import MeridianProducts
 import MeridianStorage
 import MeridianTestSupport
-import Prometheus
 import Testing
 
-/// The products API through `buildRouter`, on the shared test harness.
+/// The products API behind the middleware every role shares, on the shared test harness.
 /// (`@unchecked`: the router is only mutated while the harness is built.)
 final class ProductsHarness: @unchecked Sendable {
     let base: CommerceHarness
@@ -22,14 +21,10 @@ final class ProductsHarness: @unchecked Sendable {
     let relay: OutboxRelay
 
     init() async throws {
-        base = try await CommerceHarness(roles: [.products])
-        let registry = PrometheusCollectorRegistry()
-        router = buildRouter(
-            eventLog: base.log, ingestor: nil, registry: registry, metrics: makeMetricsFactory(registry: registry),
-            tokens: base.tokens,
-            routes: [
-                ProductsController(products: ProductStore(store: base.store), topics: Topics(), logger: Logger(label: "test"))
-            ])
+        base = try await CommerceHarness(migrations: [("products", SQLProductStore.migrations)])
+        router = base.router([
+            ProductsController(products: SQLProductStore(store: base.store), topics: Topics(), logger: Logger(label: "test"))
+        ])
         relay = OutboxRelay(
             store: base.store, eventLog: base.log, service: "products", topics: Topics(), logger: Logger(label: "test"))
     }

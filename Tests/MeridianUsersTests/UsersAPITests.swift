@@ -3,14 +3,13 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import MeridianApp
 import MeridianAuth
+import MeridianContracts
 import MeridianCore
 import MeridianHTTP
 import MeridianStorage
 import MeridianTestSupport
 import MeridianUsers
-import Prometheus
 import Testing
 
 /// The users API through the same router `meridian serve` builds, on the shared test harness.
@@ -21,33 +20,18 @@ final class UsersHarness: @unchecked Sendable {
     let router: Router<MeridianRequestContext>
 
     init() async throws {
-        base = try await CommerceHarness(roles: [.users])
+        base = try await CommerceHarness(migrations: [("users", SQLUserStore.migrations)])
         var configuration = UsersController.Configuration()
         configuration.bcryptCost = 4
         controller = UsersController(
-            users: UserStore(store: base.store), tokens: base.tokens, configuration: configuration, logger: Logger(label: "test"))
-        let registry = PrometheusCollectorRegistry()
-        router = buildRouter(
-            eventLog: NeverEventLog(), ingestor: nil, registry: registry, metrics: makeMetricsFactory(registry: registry),
-            tokens: base.tokens, routes: [controller])
+            users: SQLUserStore(store: base.store), tokens: base.tokens, configuration: configuration,
+            logger: Logger(label: "test"))
+        router = base.router([controller], accounts: StoreUserDirectory(users: SQLUserStore(store: base.store)))
     }
 
     var tokens: TokenService { base.tokens }
     var application: some ApplicationProtocol { Application(router: router) }
     func close() async { await base.close() }
-}
-
-/// The users role needs no event log; this one answers that it is reachable and holds nothing.
-struct NeverEventLog: EventLog {
-    func append(_ records: [EventRecord]) async -> [Result<RecordPosition, EventLogError>] {
-        records.map { _ in .failure(EventLogError(.closed, "no event log in this test")) }
-    }
-    func createTopics(_ topics: [TopicSpec]) async throws {}
-    func describeTopics() async throws -> [TopicDescription] { [] }
-    func makeConsumer(_ options: ConsumerOptions) async throws -> any EventLogConsumer {
-        throw EventLogError(.closed, "no event log in this test")
-    }
-    func isReachable() async -> Bool { true }
 }
 
 let json: HTTPFields = [.contentType: "application/json"]
@@ -148,8 +132,9 @@ func bearer(_ token: String) -> HTTPFields {
 
     @Test func adminsListAndDisableCustomersCannot() async throws {
         let harness = try await UsersHarness()
-        let admin = try await harness.controller.create(
-            email: "root@example.com", password: "a long admin password", name: "Root", role: .admin)
+        let admin = try await RegisterUser(
+            users: SQLUserStore(store: harness.base.store), bcryptCost: 4, logger: Logger(label: "test")
+        )(email: "root@example.com", password: "a long admin password", name: "Root", role: .admin)
         try await harness.application.test(.router) { client in
             for n in 0..<3 { _ = try await register(client, "user\(n)@example.com") }
             let customerToken = try #require(try await login(client, "user0@example.com").object["token"] as? String)

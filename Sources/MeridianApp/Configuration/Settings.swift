@@ -3,9 +3,9 @@ import Foundation
 import MeridianAuth
 import MeridianCore
 import MeridianEventLog
+import MeridianGateway
 import MeridianHTTP
 import MeridianIngest
-import MeridianGateway
 import MeridianKafka
 import MeridianNotifications
 import MeridianOrders

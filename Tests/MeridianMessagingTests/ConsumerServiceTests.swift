@@ -6,7 +6,7 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 
-@testable import MeridianApp
+@testable import MeridianMessaging
 
 @Suite struct ConsumerServiceTests {
     func record(_ value: String) -> EventRecord {

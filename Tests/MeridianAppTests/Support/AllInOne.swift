@@ -33,6 +33,7 @@ public final class AllInOne: Sendable {
             "gateway.addressRate": .init(.double(0), isSecret: false),
             "orders.sweepIntervalSeconds": .init(.double(0.2), isSecret: false),
             "log.level": .init(.string("warning"), isSecret: false),
+            "auth.jwtSecret": .init(.string("an all-in-one test secret of 32 bytes or more"), isSecret: true),
         ]
         values.merge(overrides) { _, new in new }
         let settings = try MeridianSettings(reader: try await MeridianSettings.reader(overrides: values, environment: [:]))
@@ -68,11 +69,9 @@ public final class AllInOne: Sendable {
     /// Creates an admin the way `meridian users create-admin` does, and returns a token for it.
     public func admin(email: String = "admin@example.com", password: String = "correct horse battery") async throws -> String {
         guard let store = application.store else { throw AllInOneError("no store: no commerce role") }
-        let settings = application.settings
-        let controller = UsersController(
-            users: UserStore(store: store), tokens: try await buildTokens(settings: settings, logger: Logger(label: "e2e")),
-            configuration: settings.users, logger: Logger(label: "e2e"))
-        _ = try await controller.create(email: email, password: password, name: "Admin", role: .admin)
+        let register = RegisterUser(
+            users: SQLUserStore(store: store), bcryptCost: application.settings.users.bcryptCost, logger: Logger(label: "e2e"))
+        _ = try await register(email: email, password: password, name: "Admin", role: .admin)
         return try await client.login(email: email, password: password)
     }
 

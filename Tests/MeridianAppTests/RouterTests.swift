@@ -5,14 +5,16 @@ import HummingbirdTesting
 import Logging
 import MeridianApp
 import MeridianAuth
+import MeridianGateway
 import MeridianHTTP
 import MeridianTestSupport
 import MeridianUsers
 import Prometheus
 import Testing
 
-@Suite struct GatewayTests {
-    func application(_ base: CommerceHarness, _ gateway: GatewayMiddleware.Configuration, cors: String = "")
+/// The router `meridian serve` builds: the edge's rate limits, security headers and CORS around a role's API.
+@Suite struct RouterTests {
+    func application(_ base: CommerceHarness, _ gateway: RateLimitMiddleware.Configuration, cors: String = "")
         -> some ApplicationProtocol
     {
         var configuration = UsersController.Configuration()
@@ -23,7 +25,7 @@ import Testing
             tokens: base.tokens,
             routes: [
                 UsersController(
-                    users: UserStore(store: base.store), tokens: base.tokens, configuration: configuration,
+                    users: SQLUserStore(store: base.store), tokens: base.tokens, configuration: configuration,
                     logger: Logger(label: "test"))
             ],
             gateway: gateway, corsOrigin: cors)
@@ -31,8 +33,8 @@ import Testing
     }
 
     @Test func aSignedInUserIsRateLimitedOnItsOwn() async throws {
-        let base = try await CommerceHarness(roles: [.users])
-        var gateway = GatewayMiddleware.Configuration()
+        let base = try await CommerceHarness(migrations: [("users", SQLUserStore.migrations)])
+        var gateway = RateLimitMiddleware.Configuration()
         gateway.userRate = 0.01
         gateway.userBurst = 2
         gateway.addressRate = 0
@@ -52,8 +54,8 @@ import Testing
     }
 
     @Test func anAddressIsRateLimitedBeforeSigningIn() async throws {
-        let base = try await CommerceHarness(roles: [.users])
-        var gateway = GatewayMiddleware.Configuration()
+        let base = try await CommerceHarness(migrations: [("users", SQLUserStore.migrations)])
+        var gateway = RateLimitMiddleware.Configuration()
         gateway.addressRate = 0.01
         gateway.addressBurst = 3
         try await application(base, gateway).test(.router) { client in
@@ -73,7 +75,7 @@ import Testing
     }
 
     @Test func securityHeadersAndCORS() async throws {
-        let base = try await CommerceHarness(roles: [.users])
+        let base = try await CommerceHarness(migrations: [("users", SQLUserStore.migrations)])
         try await application(base, .init(), cors: "https://shop.example").test(.router) { client in
             let response = try await client.execute(uri: "/api/users/me", method: .get)
             #expect(response.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
@@ -86,65 +88,5 @@ import Testing
             #expect(preflight.headers[.accessControlAllowMethods]?.contains("POST") == true)
         }
         await base.close()
-    }
-}
-
-/// An account service that counts the questions and can be told to fail.
-final class CountingAccounts: AccountStatus, @unchecked Sendable {
-    private let lock = NSLock()
-    private var disabled: Set<String> = []
-    private var failing = false
-    private(set) var questions = 0
-
-    func isActive(_ userID: String) async throws -> Bool {
-        try lock.withLock {
-            questions += 1
-            if failing { throw TokenError("users service down") }
-            return !disabled.contains(userID)
-        }
-    }
-
-    func disable(_ userID: String) { lock.withLock { _ = disabled.insert(userID) } }
-    func fail(_ value: Bool) { lock.withLock { failing = value } }
-}
-
-@Suite struct CachedAccountStatusTests {
-    final class Clock: @unchecked Sendable {
-        var now = 100.0
-    }
-
-    @Test func answersAreTrustedForTheirTimeThenAskedAgain() async throws {
-        let upstream = CountingAccounts()
-        let clock = Clock()
-        let cache = CachedAccountStatus(upstream: upstream, ttl: .seconds(2), clock: { clock.now })
-        #expect(try await cache.isActive("ada"))
-        #expect(try await cache.isActive("ada"))
-        #expect(upstream.questions == 1)
-        upstream.disable("ada")
-        clock.now += 1
-        #expect(try await cache.isActive("ada"), "within the time, the last answer stands")
-        clock.now += 1.5
-        #expect(try await cache.isActive("ada") == false, "after it, the users service is asked again")
-        #expect(upstream.questions == 2)
-    }
-
-    @Test func forgettingAnAnswerTakesEffectAtOnce() async throws {
-        let upstream = CountingAccounts()
-        let cache = CachedAccountStatus(upstream: upstream, ttl: .seconds(60))
-        #expect(try await cache.isActive("ada"))
-        upstream.disable("ada")
-        cache.forget("ada")
-        #expect(try await cache.isActive("ada") == false)
-    }
-
-    @Test func whenTheUsersServiceIsDownTheLastAnswerStandsAndWithoutOneTheErrorGoesUp() async throws {
-        let upstream = CountingAccounts()
-        let clock = Clock()
-        let cache = CachedAccountStatus(upstream: upstream, ttl: .seconds(1), clock: { clock.now })
-        #expect(try await cache.isActive("ada"))
-        upstream.fail(true)
-        clock.now += 10
-        #expect(try await cache.isActive("ada"))
-        await #expect(throws: TokenError.self) { try await cache.isActive("bob") }
     }
 }

@@ -3,9 +3,10 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import MeridianApp
+import MeridianContracts
 import MeridianCore
 import MeridianEventLog
+import MeridianMessaging
 import MeridianNotifications
 import MeridianStorage
 import MeridianTestSupport
@@ -17,21 +18,20 @@ import Testing
 /// Notifications through real channels: an HTTP server for the webhook, aiosmtpd for SMTP.
 @Suite struct NotificationTests {
     struct Directory: UserDirectory {
-        func contact(of user: String) async throws -> UserContact? { UserContact(name: "Ada", email: "ada@example.com") }
+        func contact(of user: UserID) async throws -> UserContact? { UserContact(name: "Ada", email: "ada@example.com") }
     }
 
     final class Setup: Sendable {
         let database: TestDatabase
         let log: EmbeddedEventLog
         let directory = NSTemporaryDirectory() + "meridian-notify-" + UUID().uuidString
-        let store: NotificationStore
+        let store: SQLNotificationStore
 
         init() async throws {
-            database = try await TestDatabase.make("sqlite")
-            _ = try await migrate(database.store, roles: [.notifications])
+            database = try await TestDatabase.make("sqlite", migrations: [("notifications", SQLNotificationStore.migrations)])
             log = try await EmbeddedEventLog.open(
                 configuration: .init(path: directory + "/log.sqlite"), logger: Logger(label: "test"))
-            store = NotificationStore(store: database.store)
+            store = SQLNotificationStore(store: database.store)
         }
 
         func notifier(_ channel: any NotificationChannel, attempts: Int = 3) throws -> Notifier {
@@ -53,12 +53,10 @@ import Testing
     }
 
     static func confirmed(_ order: String) throws -> ConsumedRecord {
-        let event = try CloudEvent.domain(
-            type: "order.confirmed", role: "orders",
-            data: CommerceEvent.OrderConfirmed(
-                orderID: order, userID: "u1", totalCents: 1999, currency: "EUR", paymentID: "pay1",
-                confirmedAt: Timestamp.format(Date())))
-        let record = event.record(topic: Topics().orders, aggregateID: order)
+        let record = try OrderConfirmed(
+            orderID: order, userID: "u1", totalCents: 1999, currency: "EUR", paymentID: "pay1",
+            confirmedAt: Timestamp.format(Date())
+        ).record(topics: Topics())
         return ConsumedRecord(
             topic: record.topic, partition: 0, offset: 0, key: record.key, value: record.value, headers: record.headers,
             timestamp: Date())
