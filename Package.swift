@@ -418,6 +418,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
             path: "Tests/MeridianTestSupport",
@@ -505,7 +506,8 @@ let package = Package(
         .testTarget(
             name: "MeridianIngestTests",
             dependencies: [
-                "MeridianApp", "MeridianCore", "MeridianEventLog", "MeridianHTTP", "MeridianIngest", "MeridianKafka",
+                "MeridianTestSupport", "MeridianApp", "MeridianCore", "MeridianEventLog", "MeridianHTTP", "MeridianIngest",
+                "MeridianKafka",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

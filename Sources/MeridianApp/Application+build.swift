@@ -127,19 +127,6 @@ private func assemble(
     metrics: any MetricsFactory,
     onServerRunning: @escaping @Sendable (Int) async -> Void
 ) async throws -> MeridianApplication {
-    if settings.eventLog == .kafka, !(await eventLog.isReachable()) {
-        // One line instead of every client's connection errors; appends wait and retry until the brokers answer.
-        logger.warning(
-            "Kafka brokers unreachable: events wait and are retried until they answer (kafka.brokers, MERIDIAN_KAFKA_BROKERS)",
-            metadata: ["kafka_brokers": .string(settings.kafka.brokers)])
-    } else {
-        do {
-            try await eventLog.createTopics(
-                settings.topics.all.map { TopicSpec(name: $0, partitions: settings.topicPartitions) })
-        } catch {
-            logger.warning("could not create the contract topics", metadata: ["error": "\(error)"])
-        }
-    }
     var ingestor: Ingestor?
     if settings.roles.contains(.ingestor) {
         ingestor = try buildIngestor(settings: settings, eventLog: eventLog, logger: logger, metrics: metrics)
@@ -187,23 +174,42 @@ private func assemble(
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "meridian"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
         logger: logger)
-    if let store {
-        // The store's pool runs as a service, so migrations run once the services started, before the server.
-        http.beforeServerStarts {
-            do {
-                for applied in try await migrate(store, roles: settings.roles) {
-                    logger.info("migration applied", metadata: ["migration": "\(applied)"])
-                }
-            } catch {
-                throw StartupError(
-                    .unavailable, "cannot migrate the database \(redacted(settings.storageURL)): \(error) (storage.url)")
+    // The event log and the store run as services: the topics and the migrations come once they started,
+    // before the server.
+    let migratedStore = store
+    http.beforeServerStarts {
+        await prepareTopics(eventLog, settings: settings, logger: logger)
+        guard let store = migratedStore else { return }
+        do {
+            for applied in try await migrate(store, roles: settings.roles) {
+                logger.info("migration applied", metadata: ["migration": "\(applied)"])
             }
-            migrated.open()
+        } catch {
+            throw StartupError(
+                .unavailable, "cannot migrate the database \(redacted(settings.storageURL)): \(error) (storage.url)")
         }
+        migrated.open()
     }
     return MeridianApplication(
         settings: settings, eventLog: eventLog, store: store, workers: services, ingestor: ingestor,
         routes: commerce.routes, http: http)
+}
+
+/// Creates the contract topics that are missing; unreachable Kafka brokers are one warning, not a failure
+/// (appends wait and are retried until the brokers answer).
+func prepareTopics(_ eventLog: any EventLog, settings: MeridianSettings, logger: Logger) async {
+    if settings.eventLog == .kafka, !(await eventLog.isReachable()) {
+        // One line instead of every client's connection errors.
+        logger.warning(
+            "Kafka brokers unreachable: events wait and are retried until they answer (kafka.brokers, MERIDIAN_KAFKA_BROKERS)",
+            metadata: ["kafka_brokers": .string(settings.kafka.brokers)])
+        return
+    }
+    do {
+        try await eventLog.createTopics(settings.topics.all.map { TopicSpec(name: $0, partitions: settings.topicPartitions) })
+    } catch {
+        logger.warning("could not create the contract topics", metadata: ["error": "\(error)"])
+    }
 }
 
 /// The routes of the roles present, with the middleware and endpoints every role shares.

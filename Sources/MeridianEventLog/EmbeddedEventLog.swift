@@ -87,8 +87,8 @@ public final class EmbeddedEventLog: EventLog, Service {
     /// The lock file beside the log's database.
     static func lockPath(_ configuration: Configuration) -> String { configuration.path + ".lock" }
 
-    /// Opens (creating if needed) the log at `configuration.path` and starts its writer. Fails with
-    /// `EventLogError(.locked)` when another process writes the same log.
+    /// Opens (creating if needed) the log at `configuration.path`. Its writer starts with ``run()``: appends
+    /// wait until then. Fails with `EventLogError(.locked)` when another process writes the same log.
     public static func open(configuration: Configuration, logger: Logger) async throws -> EmbeddedEventLog {
         let directory = (configuration.path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
@@ -142,7 +142,6 @@ public final class EmbeddedEventLog: EventLog, Service {
                 lock: lock,
                 logger: logger
             )
-            log.writerTask.withLock { $0 = Task { await log.writeLoop() } }
             logger.info(
                 "embedded event log open",
                 metadata: ["path": .string(configuration.path), "topics": .stringConvertible(catalog.partitions.count)])
@@ -213,24 +212,58 @@ public final class EmbeddedEventLog: EventLog, Service {
 
     // MARK: Service
 
-    /// Runs until graceful shutdown, then finishes pending writes and closes the database.
+    /// Starts the writer and runs until graceful shutdown (or cancellation, or ``close()``), then finishes
+    /// pending writes and closes the database. Outside a service group: `Task { try await log.run() }`, and
+    /// ``close()`` to end it.
     public func run() async throws {
-        try? await gracefulShutdown()
+        startWriter()
+        let closing = self.closing
+        await cancelWhenGracefulShutdown {
+            while !self.isClosed.load(ordering: .acquiring) && !Task.isCancelled {
+                let seen = closing.version
+                if self.isClosed.load(ordering: .acquiring) { break }
+                await closing.wait(after: seen, timeout: .seconds(3600))
+            }
+        }
         await close()
     }
 
+    /// Starts the writer task, once. It is not a child of `run()`: cancelling `run()` must not cut a
+    /// transaction short (NIO's thread pool drops a cancelled task's work).
+    private func startWriter() {
+        writerTask.withLock { task in
+            guard task == nil, !isClosed.load(ordering: .acquiring) else { return }
+            task = Task { await self.writeLoop() }
+        }
+    }
+
+    /// Fired once by ``close()``, so that ``run()`` returns.
+    private let closing = ChangeSignal()
+
     /// Finishes pending writes, then closes the database and releases the lock, once (later calls return at
-    /// once). Appends after this fail with `closed`.
+    /// once). Appends after this fail with `closed`, and so do appends still waiting for a writer that never ran.
     public func close() async {
         guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        closing.signal()
         let waiting = writerState.withLock { state -> CheckedContinuation<Void, Never>? in
             state.closed = true
             defer { state.writerWaiting = nil }
             return state.writerWaiting
         }
         waiting?.resume()
-        let task = writerTask.withLock { $0 }
-        await task?.value
+        // The writer finishes what is queued; if it never started (no `run()`), nobody else will answer that.
+        await writerTask.withLock({ $0 })?.value
+        for operation in writerState.withLock({ state -> [Operation] in
+            defer { state.pending = [] }
+            return state.pending
+        }) {
+            switch operation {
+            case .append(let records, let continuation):
+                continuation.resume(returning: records.map { _ in .failure(EventLogError(.closed, "event log closed")) })
+            case .commit(_, _, let continuation), .createTopics(_, let continuation):
+                continuation.resume(throwing: EventLogError(.closed, "event log closed"))
+            }
+        }
         let readConnection = self.readConnection
         let writeConnection = self.writeConnection
         // Closing must happen even from a cancelled task (NIO's thread pool skips a cancelled task's work).

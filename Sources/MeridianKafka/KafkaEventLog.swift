@@ -9,8 +9,9 @@ import Synchronization
 
 /// The event log on Kafka: one long-lived idempotent producer, group consumers, and admin calls.
 ///
-/// As a `Service` it runs until graceful shutdown, then flushes the producer (bounded by
-/// `flushTimeout`) so every accepted append gets its broker acknowledgement or a final error.
+/// As a `Service` it starts its delivery-report thread in `run()` and runs until graceful shutdown, then
+/// flushes the producer (bounded by `flushTimeout`) so every accepted append gets its broker acknowledgement
+/// or a final error.
 public final class KafkaEventLog: EventLog, Service {
     public let configuration: KafkaConfiguration
     private let producer: KafkaProducer
@@ -36,7 +37,10 @@ public final class KafkaEventLog: EventLog, Service {
         self.blocking.start()
     }
 
+    /// Starts serving delivery reports (appends complete from then on) and runs until graceful shutdown or
+    /// cancellation, then flushes and closes. Outside a service group: `Task { try await log.run() }`.
     public func run() async throws {
+        producer.startPolling()
         try? await gracefulShutdown()
         await close()
     }

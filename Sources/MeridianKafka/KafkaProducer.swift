@@ -83,6 +83,11 @@ final class KafkaProducer: Sendable {
         }
         self.handle = KafkaHandle(raw: raw)
         self.context = context
+    }
+
+    /// Starts the thread that serves delivery reports (once): appends complete from then on.
+    func startPolling() {
+        guard !pollerStarted.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let handle = self.handle
         let stop = UnsafeSendableBox(self)
         let thread = Thread {
@@ -94,6 +99,8 @@ final class KafkaProducer: Sendable {
         thread.name = "meridian-kafka-delivery"
         thread.start()
     }
+
+    private let pollerStarted = Atomic<Bool>(false)
 
     /// Appends records; each result arrives with the broker's acknowledgement or a final error.
     func produce(_ records: [EventRecord]) async -> [Result<RecordPosition, EventLogError>] {
@@ -170,7 +177,7 @@ final class KafkaProducer: Sendable {
         }
         guard proceed else { return }
         stopPolling.store(true, ordering: .releasing)
-        pollerDone.wait()
+        if pollerStarted.load(ordering: .acquiring) { pollerDone.wait() }
         let milliseconds = Int32(clamping: timeout.components.seconds * 1000)
         let flushed = rd_kafka_flush(handle.raw, milliseconds)
         if flushed != RD_KAFKA_RESP_ERR_NO_ERROR {

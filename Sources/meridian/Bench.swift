@@ -7,6 +7,7 @@ import MeridianCore
 import Metrics
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -158,6 +159,8 @@ struct BenchIngest: AsyncParsableCommand {
         let settings = try await common.settings()
         let log = try await buildEventLog(
             settings: settings, logger: Logger(label: "meridian.bench"), metrics: NOOPMetricsHandler.instance)
+        let running = Task { try await log.run() }
+        defer { running.cancel() }
         let decoder = try EventDecoder()
         let now = Date()
         var records: [EventRecord] = []

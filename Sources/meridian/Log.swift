@@ -6,6 +6,7 @@ import MeridianCore
 import MeridianEventLog
 import MeridianKafka
 import Metrics
+import ServiceLifecycle
 
 struct Log: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -59,11 +60,13 @@ func close(_ log: EventLogService) async {
     if let closable = log as? any ClosableEventLog { await closable.close() }
 }
 
-/// Runs `body` with the log, closing it exactly once afterwards (also when `body` throws).
+/// Runs `body` with the log running (its writer or delivery thread started), then closes it exactly once
+/// (also when `body` throws).
 func withEventLog<Result>(
     _ common: CommonOptions, readOnly: Bool, _ body: (MeridianSettings, EventLogService) async throws -> Result
 ) async throws -> Result {
     let (settings, log) = try await openEventLog(common, readOnly: readOnly)
+    let running = Task { try await log.run() }
     let result: Swift.Result<Result, any Error>
     do {
         result = .success(try await body(settings, log))
@@ -71,6 +74,8 @@ func withEventLog<Result>(
         result = .failure(error)
     }
     await close(log)
+    running.cancel()
+    _ = await running.result
     return try result.get()
 }
 

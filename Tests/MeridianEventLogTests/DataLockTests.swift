@@ -12,6 +12,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let configuration = EmbeddedEventLog.Configuration(path: directory + "/log.sqlite")
         let writer = try await EmbeddedEventLog.open(configuration: configuration, logger: Logger(label: "test"))
+        Task { try await writer.run() }
         _ = await writer.append([EventRecord(topic: "events", key: nil, value: [1])])
         do {
             _ = try await EmbeddedEventLog.open(configuration: configuration, logger: Logger(label: "test"))

@@ -22,7 +22,9 @@ struct TemporaryDirectory: ~Copyable {
 func openLog(_ path: String, partitions: Int32 = 4) async throws -> EmbeddedEventLog {
     var configuration = EmbeddedEventLog.Configuration(path: path)
     configuration.defaultPartitions = partitions
-    return try await EmbeddedEventLog.open(configuration: configuration, logger: Logger(label: "test"))
+    let log = try await EmbeddedEventLog.open(configuration: configuration, logger: Logger(label: "test"))
+    Task { try await log.run() }  // the writer starts in run(), as in a service group
+    return log
 }
 
 func record(_ topic: String, key: String?, value: String, headers: [EventHeader] = []) -> EventRecord {

@@ -35,6 +35,7 @@ import Testing
         let metrics = makeMetricsFactory(registry: registry)
         let log = try KafkaEventLog(
             configuration: configuration, logger: Logger(label: "test"), metrics: metrics, flushTimeout: .seconds(30))
+        Task { try await log.run() }
         let ingestor = try Ingestor(
             eventLog: log, topics: Topics(), configuration: .init(), logger: Logger(label: "test"), metrics: metrics)
         let router = buildRouter(eventLog: log, ingestor: ingestor, registry: registry, metrics: metrics)

@@ -7,6 +7,7 @@ import MeridianCore
 import MeridianEventLog
 import MeridianHTTP
 import MeridianIngest
+import MeridianTestSupport
 import Prometheus
 import Synchronization
 import Testing
@@ -28,8 +29,7 @@ final class IngestHarness: @unchecked Sendable {
         configure: (inout Ingestor.Configuration) -> Void = { _ in }
     ) async throws {
         directory = NSTemporaryDirectory() + "meridian-ingest-" + UUID().uuidString
-        log = try await EmbeddedEventLog.open(
-            configuration: .init(path: directory + "/eventlog.sqlite"), logger: Logger(label: "test"))
+        log = try await EmbeddedEventLog.openRunning(path: directory + "/eventlog.sqlite")
         gate = gated ? GatedEventLog(log) : nil
         eventLog = gate ?? log
         var configuration = Ingestor.Configuration()

@@ -19,7 +19,9 @@ import Testing
         if ProcessInfo.processInfo.environment["KDEBUG"] != nil { configuration.properties["debug"] = "cgrp,topic" }
         var logger = Logger(label: "test")
         if ProcessInfo.processInfo.environment["KDEBUG"] != nil { logger.logLevel = .debug }
-        return try KafkaEventLog(configuration: configuration, logger: logger, flushTimeout: .seconds(10))
+        let log = try KafkaEventLog(configuration: configuration, logger: logger, flushTimeout: .seconds(10))
+        Task { try await log.run() }  // delivery reports are served from run(), as in a service group
+        return log
     }
 
     func readAll(_ consumer: any EventLogConsumer, count: Int, timeout: Duration = .seconds(30)) async throws
@@ -115,6 +117,7 @@ import Testing
         configuration.queueMaxMessages = 5
         configuration.messageTimeoutMilliseconds = 20_000
         let log = try KafkaEventLog(configuration: configuration, logger: Logger(label: "test"), flushTimeout: .seconds(20))
+        Task { try await log.run() }
         _ = try await log.append(EventRecord(topic: "full", key: nil, value: [0]))  // connected and ready
         cluster.setBrokerDown(1)
         async let appended = log.append((1...10).map { EventRecord(topic: "full", key: nil, value: [UInt8($0)]) })

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MeridianCore
 import MeridianEventLog
+import MeridianTestSupport
 import ServiceLifecycle
 import Synchronization
 import Testing
@@ -37,7 +38,7 @@ import Testing
     @Test func processedRecordsAreCommittedAndNotDeliveredAgain() async throws {
         let path = NSTemporaryDirectory() + "meridian-consumer-\(UUID().uuidString)/log.sqlite"
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
-        let log = try await EmbeddedEventLog.open(configuration: .init(path: path), logger: Logger(label: "test"))
+        let log = try await EmbeddedEventLog.openRunning(path: path)
         for value in ["a", "b", "c", "d", "e"] { _ = try await log.append(record(value)) }
         #expect(try await consume(log, count: 5).sorted() == ["a", "b", "c", "d", "e"])
         for value in ["f", "g"] { _ = try await log.append(record(value)) }
@@ -48,7 +49,7 @@ import Testing
     @Test func theBatchesSequenceCommitsABatchOnceTheLoopMovesOn() async throws {
         let path = NSTemporaryDirectory() + "meridian-batches-\(UUID().uuidString)/log.sqlite"
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
-        let log = try await EmbeddedEventLog.open(configuration: .init(path: path), logger: Logger(label: "test"))
+        let log = try await EmbeddedEventLog.openRunning(path: path)
         for value in ["a", "b", "c"] { _ = try await log.append(record(value)) }
         let consumer = try await log.makeConsumer(ConsumerOptions(group: "s", topics: ["events"]))
         var iterator = consumer.batches(maxRecords: 2).makeAsyncIterator()

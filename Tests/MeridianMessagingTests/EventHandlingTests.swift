@@ -3,6 +3,7 @@ import Logging
 import MeridianCore
 import MeridianEventLog
 import MeridianMessaging
+import MeridianTestSupport
 import Synchronization
 import Testing
 
@@ -26,8 +27,7 @@ extension CloudEvent {
 
     @Test func unreadableAndFailingRecordsGoToTheDeadLetterTopic() async throws {
         let directory = NSTemporaryDirectory() + "meridian-dlq-" + UUID().uuidString
-        let log = try await EmbeddedEventLog.open(
-            configuration: .init(path: directory + "/log.sqlite"), logger: Logger(label: "test"))
+        let log = try await EmbeddedEventLog.openRunning(path: directory + "/log.sqlite")
         var configuration = EventHandling.Configuration()
         configuration.firstBackoff = .milliseconds(1)
         configuration.attempts = 3

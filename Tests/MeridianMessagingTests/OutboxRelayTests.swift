@@ -14,8 +14,7 @@ func outboxSetUp(_ backend: String) async throws -> (TestDatabase, EmbeddedEvent
     let database = try await TestDatabase.make(backend)
     try await Migrator.migrate(database.store, service: "outbox", migrations: Outbox.migrations)
     let directory = NSTemporaryDirectory() + "meridian-relay-" + UUID().uuidString
-    let log = try await EmbeddedEventLog.open(
-        configuration: .init(path: directory + "/log.sqlite"), logger: Logger(label: "test"))
+    let log = try await EmbeddedEventLog.openRunning(path: directory + "/log.sqlite")
     return (database, log, directory)
 }
 

@@ -29,8 +29,7 @@ import Testing
 
         init() async throws {
             database = try await TestDatabase.make("sqlite", migrations: [("notifications", SQLNotificationStore.migrations)])
-            log = try await EmbeddedEventLog.open(
-                configuration: .init(path: directory + "/log.sqlite"), logger: Logger(label: "test"))
+            log = try await EmbeddedEventLog.openRunning(path: directory + "/log.sqlite")
             store = SQLNotificationStore(store: database.store)
         }
 

@@ -39,8 +39,7 @@ import Testing
     {
         let database = try await TestDatabase.make(backend, migrations: [("payments", SQLPaymentStore.migrations)])
         let directory = NSTemporaryDirectory() + "meridian-pay-" + UUID().uuidString
-        let log = try await EmbeddedEventLog.open(
-            configuration: .init(path: directory + "/log.sqlite"), logger: Logger(label: "test"))
+        let log = try await EmbeddedEventLog.openRunning(path: directory + "/log.sqlite")
         let payments = SQLPaymentStore(store: database.store, topics: Self.topics)
         let provider = CountingProvider()
         let processor = PaymentProcessor(

@@ -25,8 +25,7 @@ public final class CommerceHarness: Sendable {
         for (service, list) in [("outbox", Outbox.migrations), ("inbox", Inbox.migrations)] + migrations {
             try await Migrator.migrate(store, service: service, migrations: list)
         }
-        log = try await EmbeddedEventLog.open(
-            configuration: .init(path: directory + "/log.sqlite"), logger: Logger(label: "test"))
+        log = try await EmbeddedEventLog.openRunning(path: directory + "/log.sqlite")
         tokens = try await TokenService(secret: String(repeating: "t", count: 32))
     }
 
@@ -86,3 +85,12 @@ extension TestResponse {
 
 /// JSON request headers.
 public let jsonHeaders: HTTPFields = [.contentType: "application/json"]
+
+extension EmbeddedEventLog {
+    /// Opens the log and starts it (its writer runs until ``close()``), as a service group would.
+    public static func openRunning(path: String) async throws -> EmbeddedEventLog {
+        let log = try await EmbeddedEventLog.open(configuration: .init(path: path), logger: Logger(label: "test"))
+        Task { try await log.run() }
+        return log
+    }
+}

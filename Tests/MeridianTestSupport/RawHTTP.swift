@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 
 #if canImport(Glibc)
     import Glibc
@@ -6,8 +7,11 @@ import Foundation
 
 /// Sends bytes as they are to 127.0.0.1:`port` and reads until the server closes or `timeout` passes: for
 /// requests no HTTP client would send (a chunked body with no length, an 100 KiB header, a broken line).
+///
+/// The blocking socket calls run on NIO's thread pool, never on the concurrency pool's few threads (an
+/// in-process server under test needs those to answer).
 public func rawHTTP(port: Int, _ request: [UInt8], timeout: Duration = .seconds(10)) async throws -> RawAnswer {
-    try await Task.detached {
+    try await NIOThreadPool.singleton.runIfActive {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw ChildProcessError("socket: \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
@@ -33,7 +37,7 @@ public func rawHTTP(port: Int, _ request: [UInt8], timeout: Duration = .seconds(
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
             let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            if count <= 0 { break }
+            if count <= 0 { break }  // closed (or reset): what arrived before still counts
             received += buffer[0..<count]
             if let answer = RawAnswer(received), answer.isComplete { return answer }
         }
@@ -41,7 +45,7 @@ public func rawHTTP(port: Int, _ request: [UInt8], timeout: Duration = .seconds(
             throw ChildProcessError("no HTTP answer: \(String(decoding: received, as: UTF8.self))")
         }
         return answer
-    }.value
+    }
 }
 
 /// An HTTP/1.1 answer read off a socket.
