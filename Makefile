@@ -6,7 +6,7 @@ PORT ?= 8080
 BIN := .build/debug/meridian
 RELEASE_BIN := .build/release/meridian
 
-.PHONY: run test ci deps build release format format-check openapi openapi-check fuzz-api bench bench-orders clean
+.PHONY: run test ci deps build release format format-check openapi openapi-check structure-check fuzz-api bench bench-orders clean
 
 deps:
 	@scripts/install-deps.sh
@@ -42,7 +42,11 @@ openapi-check: deps
 fuzz-api: build
 	MERIDIAN_TEST_BINARY=$(CURDIR)/$(BIN) scripts/with-postgres.sh scripts/fuzz-api.sh
 
-ci: format-check openapi-check test fuzz-api
+# The shape docs/architecture.md describes: roles independent, core free of I/O, a test target per source target.
+structure-check:
+	python3 scripts/check-structure.py
+
+ci: format-check openapi-check structure-check test fuzz-api
 
 # Benchmarks against the Kafka mock cluster (release build); results go to docs/benchmarks.md.
 bench: release

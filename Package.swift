@@ -369,6 +369,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
+            // The OpenAPI document served at /openapi.json (generated from docs/openapi.yaml by `make openapi`),
+            // embedded in the binary: one file to ship, nothing to find at run time.
+            resources: [.embedInCode("Resources/openapi.json")],
             swiftSettings: swiftSettings
         ),
         /// The built-in load generator behind `meridian bench`.
@@ -537,7 +540,7 @@ let package = Package(
             name: "MeridianCartsTests",
             dependencies: [
                 "MeridianTestSupport", "MeridianAuth", "MeridianCarts", "MeridianContracts", "MeridianCore", "MeridianEventLog",
-                "MeridianHTTP", "MeridianMessaging", "MeridianProducts", "MeridianStorage",
+                "MeridianHTTP", "MeridianMessaging", "MeridianStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
             ],

@@ -82,7 +82,7 @@ struct OperationalRoutes: APIRoutes {
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: MetricsHelp.annotate(registry.emitToBuffer()))))
         }
-        let document = ByteBuffer(string: OpenAPIDocument.json)
+        let document = ByteBuffer(bytes: PackageResources.openapi_json)
         router.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: document))
         }

@@ -10,31 +10,41 @@ import MeridianCore
 import MeridianEventLog
 import MeridianHTTP
 import MeridianMessaging
-import MeridianProducts
 import MeridianStorage
 import MeridianTestSupport
+import Synchronization
 import Testing
 
-/// Products and carts on one store and event log, as all-in-one mode assembles them.
+/// The products service as the carts see it, in memory: a few products whose prices the test changes.
+final class MemoryCatalog: ProductCatalog {
+    private let products = Mutex<[ProductID: ProductSummary]>([:])
+
+    func put(_ name: String, cents: Int, currency: String = "USD") -> String {
+        let id = ProductID(RandomID.uuidString())
+        products.withLock { $0[id] = ProductSummary(id: id, name: name, priceCents: cents, currency: currency, available: 50) }
+        return id.rawValue
+    }
+
+    func reprice(_ id: String, cents: Int) { products.withLock { $0[ProductID(id)]?.priceCents = cents } }
+    func remove(_ id: String) { _ = products.withLock { $0.removeValue(forKey: ProductID(id)) } }
+
+    func product(_ id: ProductID) async throws -> ProductSummary? { products.withLock { $0[id] } }
+    func reserve(order: OrderID, items: [StockRequest], expiresAt: Date) async throws -> ReservationOutcome { .reserved([]) }
+    func release(order: OrderID) async throws {}
+}
+
+/// The carts role on its store and event log, with the products service in memory.
 /// (`@unchecked`: the router is only mutated while the harness is built.)
 final class CartsHarness: @unchecked Sendable {
     let base: CommerceHarness
     let carts: SQLCartStore
+    let catalog = MemoryCatalog()
     let router: Router<MeridianRequestContext>
-    let relay: OutboxRelay
 
     init() async throws {
-        base = try await CommerceHarness(migrations: [
-            ("products", SQLProductStore.migrations), ("carts", SQLCartStore.migrations),
-        ])
-        let products = SQLProductStore(store: base.store)
+        base = try await CommerceHarness(migrations: [("carts", SQLCartStore.migrations)])
         carts = SQLCartStore(store: base.store)
-        router = base.router([
-            ProductsController(products: products, topics: Topics(), logger: Logger(label: "test")),
-            CartsController(carts: carts, catalog: StoreProductCatalog(products: products), logger: Logger(label: "test")),
-        ])
-        relay = OutboxRelay(
-            store: base.store, eventLog: base.log, service: "products", topics: Topics(), logger: Logger(label: "test"))
+        router = base.router([CartsController(carts: carts, catalog: catalog, logger: Logger(label: "test"))])
     }
 
     var log: EmbeddedEventLog { base.log }
@@ -50,15 +60,6 @@ extension TestResponse {
 }
 
 @Suite struct CartsAPITests {
-    func product(_ client: some TestClientProtocol, _ admin: HTTPFields, _ name: String, _ cents: Int, _ currency: String = "USD")
-        async throws -> String
-    {
-        let response = try await client.execute(
-            uri: "/api/products", method: .post, headers: admin,
-            body: ByteBuffer(
-                string: #"{"name":"\#(name)","category":"c","price_cents":\#(cents),"stock":50,"currency":"\#(currency)"}"#))
-        return try #require(response.object["id"] as? String)
-    }
 
     func add(_ client: some TestClientProtocol, _ user: HTTPFields, _ product: String, _ quantity: Int) async throws
         -> TestResponse
@@ -70,11 +71,10 @@ extension TestResponse {
 
     @Test func linesMergeQuantitiesChangeAndTotalsFollowCurrentPrices() async throws {
         let harness = try await CartsHarness()
-        let admin = try await harness.headers("admin", .admin)
         let ada = try await harness.headers("ada")
         try await harness.application.test(.router) { client in
-            let mug = try await product(client, admin, "Mug", 1299)
-            let lamp = try await product(client, admin, "Lamp", 4500, "EUR")
+            let mug = harness.catalog.put("Mug", cents: 1299)
+            let lamp = harness.catalog.put("Lamp", cents: 4500, currency: "EUR")
             _ = try await add(client, ada, mug, 1)
             let merged = try await add(client, ada, mug, 2)
             #expect(merged.lines.count == 1)
@@ -83,8 +83,7 @@ extension TestResponse {
             #expect(both.object["totals"] as? [String: Int] == ["USD": 3897, "EUR": 4500])
             #expect(both.object["item_count"] as? Int == 4)
 
-            _ = try await client.execute(
-                uri: "/api/products/\(mug)", method: .patch, headers: admin, body: ByteBuffer(string: #"{"price_cents":1000}"#))
+            harness.catalog.reprice(mug, cents: 1000)
             let repriced = try await client.execute(uri: "/api/cart", method: .get, headers: ada)
             #expect((repriced.object["totals"] as? [String: Int])?["USD"] == 3000)
 
@@ -102,11 +101,10 @@ extension TestResponse {
 
     @Test func aUserSeesOnlyTheirOwnCart() async throws {
         let harness = try await CartsHarness()
-        let admin = try await harness.headers("admin", .admin)
         let ada = try await harness.headers("ada")
         let bob = try await harness.headers("bob")
         try await harness.application.test(.router) { client in
-            let mug = try await product(client, admin, "Mug", 1299)
+            let mug = harness.catalog.put("Mug", cents: 1299)
             _ = try await add(client, ada, mug, 2)
             #expect(try await client.execute(uri: "/api/cart", method: .get, headers: bob).lines.isEmpty)
             let foreign = try await client.execute(
@@ -120,10 +118,9 @@ extension TestResponse {
 
     @Test func mistakesNameTheField() async throws {
         let harness = try await CartsHarness()
-        let admin = try await harness.headers("admin", .admin)
         let ada = try await harness.headers("ada")
         try await harness.application.test(.router) { client in
-            let mug = try await product(client, admin, "Mug", 1299)
+            let mug = harness.catalog.put("Mug", cents: 1299)
             let unknown = try await add(client, ada, "nope", 1)
             #expect(unknown.status == .unprocessableContent)
             #expect(unknown.object["field"] as? String == "product_id")
@@ -141,17 +138,18 @@ extension TestResponse {
 
     @Test func aDeletedProductLeavesEveryCartOnceEvenWhenTheEventComesTwice() async throws {
         let harness = try await CartsHarness()
-        let admin = try await harness.headers("admin", .admin)
         let ada = try await harness.headers("ada")
         let bob = try await harness.headers("bob")
         try await harness.application.test(.router) { client in
-            let mug = try await product(client, admin, "Mug", 1299)
-            let lamp = try await product(client, admin, "Lamp", 4500)
+            let mug = harness.catalog.put("Mug", cents: 1299)
+            let lamp = harness.catalog.put("Lamp", cents: 4500)
             _ = try await add(client, ada, mug, 1)
             _ = try await add(client, ada, lamp, 1)
             _ = try await add(client, bob, mug, 4)
-            _ = try await client.execute(uri: "/api/products/\(mug)", method: .delete, headers: admin)
-            #expect(try await harness.relay.publishOnce() == 1)
+            // The products service deletes the mug and publishes `product.deleted`.
+            harness.catalog.remove(mug)
+            let deleted = ProductDeleted(productID: mug, deletedAt: Timestamp.format(Date()))
+            _ = await harness.log.append([try deleted.record(topics: Topics())])
 
             let consumer = try await harness.log.makeConsumer(ConsumerOptions(group: "carts", topics: ["product.deleted"]))
             let records = try await consumer.poll(maxRecords: 10, timeout: .seconds(5))
