@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -28,7 +29,6 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
-        .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
@@ -45,6 +45,12 @@ let package = Package(
             name: "CRDKafka",
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
+        ),
+        /// SQLite's C API, for the store's connections (apt: libsqlite3-dev).
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
         ),
         /// The domain core: CloudEvents, the event-log port, admission, input rules. No I/O imports.
         .target(
@@ -68,6 +74,7 @@ let package = Package(
         .target(
             name: "MeridianEventLog",
             dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
                 "MeridianCore",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -93,6 +100,7 @@ let package = Package(
         .target(
             name: "MeridianStorage",
             dependencies: [
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "MeridianCore",
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
@@ -102,10 +110,10 @@ let package = Package(
         .target(
             name: "MeridianSQLite",
             dependencies: [
+                "CSQLite",
                 "MeridianCore",
                 "MeridianStorage",
                 .product(name: "SQLKit", package: "sql-kit"),
-                .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -138,6 +146,7 @@ let package = Package(
         .target(
             name: "MeridianMessaging",
             dependencies: [
+                .product(name: "DequeModule", package: "swift-collections"),
                 "MeridianCore",
                 "MeridianStorage",
                 .product(name: "SQLKit", package: "sql-kit"),
@@ -151,6 +160,7 @@ let package = Package(
         .target(
             name: "MeridianHTTP",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "MeridianCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -165,6 +175,7 @@ let package = Package(
         .target(
             name: "MeridianAuth",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "MeridianContracts",
                 "MeridianCore",
                 "MeridianHTTP",
@@ -181,6 +192,7 @@ let package = Package(
         .target(
             name: "MeridianGateway",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "MeridianCore",
                 "MeridianHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -195,6 +207,7 @@ let package = Package(
         .target(
             name: "MeridianIngest",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "MeridianCore",
                 "MeridianHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -208,6 +221,7 @@ let package = Package(
         .target(
             name: "MeridianUsers",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "MeridianAuth",
                 "MeridianContracts",
                 "MeridianCore",
@@ -227,6 +241,7 @@ let package = Package(
         .target(
             name: "MeridianProducts",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "MeridianAuth",
                 "MeridianContracts",
                 "MeridianCore",
@@ -244,6 +259,7 @@ let package = Package(
         .target(
             name: "MeridianCarts",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "MeridianAuth",
                 "MeridianContracts",
                 "MeridianCore",
@@ -261,6 +277,7 @@ let package = Package(
         .target(
             name: "MeridianOrders",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "MeridianAuth",
                 "MeridianContracts",
                 "MeridianCore",
@@ -321,6 +338,7 @@ let package = Package(
         .target(
             name: "MeridianServiceClients",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "MeridianAuth",
                 "MeridianContracts",
                 "MeridianCore",
@@ -379,6 +397,8 @@ let package = Package(
             name: "MeridianBench",
             dependencies: [
                 "MeridianCore",
+                "MeridianStorage",
+                .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -390,6 +410,10 @@ let package = Package(
         .executableTarget(
             name: "meridian",
             dependencies: [
+                "MeridianAuth",
+                "MeridianContracts",
+                "MeridianHTTP",
+                "MeridianUsers",
                 "MeridianApp",
                 "MeridianBench",
                 "MeridianCore",
@@ -415,6 +439,7 @@ let package = Package(
         .target(
             name: "MeridianTestSupport",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "MeridianAuth", "MeridianContracts", "MeridianCore", "MeridianEventLog", "MeridianHTTP", "MeridianPostgres",
                 "MeridianSQLite", "MeridianStorage",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -444,7 +469,10 @@ let package = Package(
         ),
         .testTarget(
             name: "MeridianKafkaTests",
-            dependencies: ["MeridianCore", "MeridianKafka", "CRDKafka"],
+            dependencies: [
+                "MeridianCore", "MeridianKafka", "CRDKafka", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -483,6 +511,7 @@ let package = Package(
         .testTarget(
             name: "MeridianHTTPTests",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "MeridianCore", "MeridianHTTP", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -491,6 +520,7 @@ let package = Package(
         .testTarget(
             name: "MeridianAuthTests",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "MeridianTestSupport", "MeridianAuth", "MeridianContracts", "MeridianHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -500,6 +530,7 @@ let package = Package(
         .testTarget(
             name: "MeridianGatewayTests",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "MeridianTestSupport", "MeridianGateway", "MeridianHTTP", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -509,6 +540,9 @@ let package = Package(
         .testTarget(
             name: "MeridianIngestTests",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 "MeridianTestSupport", "MeridianApp", "MeridianCore", "MeridianEventLog", "MeridianHTTP", "MeridianIngest",
                 "MeridianKafka",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -520,6 +554,7 @@ let package = Package(
         .testTarget(
             name: "MeridianUsersTests",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "MeridianTestSupport", "MeridianAuth", "MeridianContracts", "MeridianCore", "MeridianHTTP", "MeridianStorage",
                 "MeridianUsers", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
@@ -529,6 +564,7 @@ let package = Package(
         .testTarget(
             name: "MeridianProductsTests",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "MeridianTestSupport", "MeridianAuth", "MeridianContracts", "MeridianCore", "MeridianEventLog", "MeridianHTTP",
                 "MeridianMessaging", "MeridianProducts", "MeridianStorage", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
@@ -539,6 +575,7 @@ let package = Package(
         .testTarget(
             name: "MeridianCartsTests",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "MeridianTestSupport", "MeridianAuth", "MeridianCarts", "MeridianContracts", "MeridianCore", "MeridianEventLog",
                 "MeridianHTTP", "MeridianMessaging", "MeridianStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -566,6 +603,8 @@ let package = Package(
         .testTarget(
             name: "MeridianNotificationsTests",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 "MeridianTestSupport", "MeridianContracts", "MeridianCore", "MeridianEventLog", "MeridianMessaging",
                 "MeridianNotifications", "MeridianStorage", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
@@ -576,6 +615,8 @@ let package = Package(
         .testTarget(
             name: "MeridianServiceClientsTests",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 "MeridianTestSupport", "MeridianAuth", "MeridianContracts", "MeridianCore", "MeridianHTTP",
                 "MeridianServiceClients", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -593,6 +634,8 @@ let package = Package(
         .testTarget(
             name: "MeridianAppTests",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                "MeridianGateway",
                 "MeridianTestSupport", "MeridianApp", "MeridianCarts", "MeridianProducts", "MeridianServiceClients",
                 "MeridianAuth", "MeridianContracts", "MeridianCore", "MeridianEventLog", "MeridianHTTP", "MeridianIngest",
                 "MeridianKafka", "MeridianStorage", "MeridianUsers", "meridian",

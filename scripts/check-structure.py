@@ -5,7 +5,9 @@
 - the core and the contracts depend on no I/O package;
 - the storage port links no database driver;
 - every source target but the executable and the C module has a test target named after it;
-- no commerce event type is spelled as a string literal outside its one definition.
+- no commerce event type is spelled as a string literal outside its one definition;
+- every module a target imports is one it declares (a module reached only through another target's
+  dependencies builds in one order and fails in another, as a clean release build showed).
 """
 import json
 import pathlib
@@ -21,6 +23,12 @@ ROLES = {
 NO_IO = {"MeridianCore", "MeridianContracts"}
 IO_ALLOWED_IN_CORE = {"swift-collections"}
 DRIVERS = {"sqlite-nio", "sqlite-kit", "postgres-nio", "postgres-kit"}
+# Modules of the toolchain, and the C module whose headers come from the system.
+TOOLCHAIN = {
+    "Foundation", "FoundationEssentials", "FoundationNetworking", "Dispatch", "Synchronization", "Glibc", "Musl",
+    "Darwin", "_Concurrency", "Testing", "XCTest",
+}
+IMPORT = re.compile(r"^\s*(?:@\w+(?:\([^)]*\))?\s+)*(?:public |package |internal )?import\s+(?:(?:struct|class|enum|func|protocol|typealias) )?(\w+)", re.M)
 EVENT_TYPES = [
     "order.created", "order.confirmed", "order.failed", "order.cancelled", "payment.requested", "payment.succeeded",
     "payment.failed", "payment.refunded", "product.deleted",
@@ -39,6 +47,23 @@ def dependencies(target):
     return names, packages
 
 
+def declared_modules(target):
+    modules = {target["name"]}
+    for dependency in target["dependencies"]:
+        for kind in ("byName", "target", "product"):
+            if kind in dependency:
+                modules.add(dependency[kind][0])
+    return modules
+
+
+def undeclared_imports(target):
+    folder = target.get("path") or ("Tests/" if target["type"] == "test" else "Sources/") + target["name"]
+    imported = set()
+    for path in (ROOT / folder).rglob("*.swift"):
+        imported |= set(IMPORT.findall(path.read_text()))
+    return sorted(imported - declared_modules(target) - TOOLCHAIN)
+
+
 def main() -> None:
     dump = json.loads(subprocess.run(
         ["swift", "package", "dump-package"], cwd=ROOT, check=True, capture_output=True, text=True).stdout)
@@ -54,6 +79,8 @@ def main() -> None:
             problems.append(f"MeridianStorage links database drivers: {sorted(packages & DRIVERS)}")
         if target["type"] == "regular" and name != "MeridianTestSupport" and f"{name}Tests" not in targets:
             problems.append(f"{name} has no test target {name}Tests")
+        if target["type"] != "system-target" and (missing := undeclared_imports(target)):
+            problems.append(f"{name} imports modules it does not declare: {missing}")
     pattern = re.compile(r'"(' + "|".join(re.escape(t) for t in EVENT_TYPES) + r')"')
     for path in sorted((ROOT / "Sources").rglob("*.swift")):
         relative = path.relative_to(ROOT)
@@ -69,7 +96,7 @@ def main() -> None:
         print("structure: " + "\nstructure: ".join(problems), file=sys.stderr)
         raise SystemExit(1)
     print(f"structure: {len(targets)} targets; roles independent, core and contracts free of I/O, storage without "
-          "drivers, a test target per source target, event types defined once")
+          "drivers, a test target per source target, event types defined once, every import declared")
 
 
 if __name__ == "__main__":

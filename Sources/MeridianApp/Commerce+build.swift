@@ -63,18 +63,14 @@ public struct CommerceContext: Sendable {
             store: store, eventLog: eventLog, service: service, topics: topics, logger: logger, metrics: metrics, ready: ready)
     }
 
-    /// A consumer group of `group` over `topics`.
+    /// A consumer group of `group` over `topics`, handing each event to `handle`.
     func consumer(
-        _ group: String, topics: [String], handler: @escaping @Sendable ([ConsumedRecord]) async throws -> Void
+        _ group: String, topics: [String], handle: @escaping @Sendable (CloudEvent) async throws -> Void
     ) -> ConsumerService {
         ConsumerService(
-            eventLog: eventLog, options: ConsumerOptions(group: group, topics: topics), logger: logger, ready: ready,
-            handler: handler)
-    }
-
-    /// How consumer `name` treats records (retries, dead letters).
-    func handling(_ name: String) -> EventHandling {
-        EventHandling(eventLog: eventLog, topics: topics, consumer: name, logger: logger)
+            eventLog: eventLog, options: ConsumerOptions(group: group, topics: topics),
+            handling: EventHandling(eventLog: eventLog, topics: self.topics, consumer: group, logger: logger),
+            logger: logger, ready: ready, handle: handle)
     }
 }
 
@@ -142,8 +138,8 @@ public func buildProducts(_ context: CommerceContext) -> CommerceParts {
     var parts = CommerceParts()
     parts.routes.append(ProductsController(products: products, topics: context.topics, logger: context.logger))
     parts.workers.append(context.relay("products"))
-    let handler = OrderOutcomeHandler(products: products, handling: context.handling("products"), logger: context.logger)
-    parts.workers.append(context.consumer("products", topics: [context.topics.orders], handler: handler.handle))
+    let handler = OrderOutcomeHandler(products: products, logger: context.logger)
+    parts.workers.append(context.consumer("products", topics: [context.topics.orders], handle: handler.handle))
     let grace = context.settings.reservationGrace.timeInterval
     parts.workers.append(
         PeriodicService(name: "reservation-sweeper", interval: .seconds(30), logger: context.logger, ready: context.ready) {
@@ -160,9 +156,9 @@ public func buildCarts(_ context: CommerceContext) -> CommerceParts {
     let carts = SQLCartStore(store: context.store)
     var parts = CommerceParts()
     parts.routes.append(CartsController(carts: carts, catalog: catalog(context), logger: context.logger))
-    let handler = CartEventHandler(carts: carts, handling: context.handling("carts"), logger: context.logger)
+    let handler = CartEventHandler(carts: carts, logger: context.logger)
     parts.workers.append(
-        context.consumer("carts", topics: [context.topics.productDeleted, context.topics.orders], handler: handler.handle))
+        context.consumer("carts", topics: [context.topics.productDeleted, context.topics.orders], handle: handler.handle))
     return parts
 }
 
@@ -170,15 +166,17 @@ public func buildCarts(_ context: CommerceContext) -> CommerceParts {
 public func buildOrders(_ context: CommerceContext) -> CommerceParts {
     let orders = SQLOrderStore(store: context.store, topics: context.topics)
     let metrics = OrderMetrics(factory: context.metrics)
+    // The saga signals each order it moves on; requests with `Prefer: wait` wake up on it.
+    let updates = KeyedSignal<OrderID>()
     var parts = CommerceParts()
     parts.routes.append(
         OrdersController(
-            orders: orders, catalog: catalog(context), carts: cartContents(context),
+            orders: orders, catalog: catalog(context), carts: cartContents(context), updates: updates,
             configuration: context.settings.orders, metrics: metrics, logger: context.logger))
     parts.workers.append(context.relay("orders"))
-    let saga = OrderSaga(orders: orders, handling: context.handling("orders"), metrics: metrics, logger: context.logger)
+    let saga = OrderSaga(orders: orders, updates: updates, metrics: metrics, logger: context.logger)
     parts.workers.append(
-        context.consumer("orders", topics: OrderSaga.paymentTopics(context.topics), handler: saga.handlePaymentOutcomes))
+        context.consumer("orders", topics: OrderSaga.paymentTopics(context.topics), handle: saga.handlePaymentOutcome))
     parts.workers.append(
         PeriodicService(
             name: "orders-sweeper", interval: context.settings.ordersSweepInterval, logger: context.logger,
@@ -192,14 +190,14 @@ public func buildPayments(_ context: CommerceContext) -> CommerceParts {
     let payments = SQLPaymentStore(store: context.store, topics: context.topics)
     let processor = PaymentProcessor(
         payments: payments, provider: SimulatedPaymentProvider(configuration: context.settings.payments),
-        handling: context.handling("payments"), metrics: PaymentMetrics(factory: context.metrics), logger: context.logger)
+        metrics: PaymentMetrics(factory: context.metrics), logger: context.logger)
     var parts = CommerceParts()
     parts.routes.append(PaymentsController(payments: payments))
     parts.workers.append(context.relay("payments"))
     parts.workers.append(
-        context.consumer("payments", topics: [context.topics.paymentRequested], handler: processor.handleRequests))
+        context.consumer("payments", topics: [context.topics.paymentRequested], handle: processor.handleRequest))
     parts.workers.append(
-        context.consumer("payments-cancellations", topics: [context.topics.orders], handler: processor.handleOrderEvents))
+        context.consumer("payments-cancellations", topics: [context.topics.orders], handle: processor.handleOrderEvent))
     return parts
 }
 
@@ -217,11 +215,10 @@ public func buildNotifications(_ context: CommerceContext) throws -> CommercePar
     let notifier = Notifier(
         notifications: notifications, channel: channel,
         templates: try NotificationTemplates(directory: settings.templatesDirectory),
-        users: userDirectory(context), handling: context.handling("notifications"),
-        configuration: settings.notifier, logger: context.logger)
+        users: userDirectory(context), configuration: settings.notifier, logger: context.logger)
     var parts = CommerceParts()
     parts.routes.append(NotificationsController(notifications: notifications))
-    parts.workers.append(context.consumer("notifications", topics: [context.topics.orders], handler: notifier.handle))
+    parts.workers.append(context.consumer("notifications", topics: [context.topics.orders], handle: notifier.handle))
     return parts
 }
 

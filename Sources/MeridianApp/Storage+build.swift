@@ -19,7 +19,14 @@ public typealias SQLStoreService = any SQLStoreAdapter
 public func withStore<Result: Sendable>(
     settings: MeridianSettings, logger: Logger, _ body: @Sendable (any SQLStore) async throws -> Result
 ) async throws -> Result {
-    let store = try await buildStore(settings: settings, logger: logger)
+    try await withStore(url: settings.storageURL, synchronous: settings.storageSynchronous, logger: logger, body)
+}
+
+/// Opens the store at `url` (`sqlite:PATH` or `postgres://...`), runs `body` with it, and closes it.
+public func withStore<Result: Sendable>(
+    url: String, synchronous: String = "FULL", logger: Logger, _ body: @Sendable (any SQLStore) async throws -> Result
+) async throws -> Result {
+    let store = try await buildStore(url: url, synchronous: synchronous, logger: logger)
     let running = Task { try await store.run() }
     let result: Swift.Result<Result, any Error>
     do {
@@ -35,12 +42,15 @@ public func withStore<Result: Sendable>(
 
 /// Opens the store the settings name: SQLite (`sqlite:PATH`, the embedded default) or PostgreSQL.
 public func buildStore(settings: MeridianSettings, logger: Logger) async throws -> SQLStoreService {
-    if settings.storageURL.hasPrefix("sqlite:") {
-        return try await SQLiteStore.open(
-            path: String(settings.storageURL.dropFirst("sqlite:".count)), synchronous: settings.storageSynchronous, logger: logger
-        )
+    try await buildStore(url: settings.storageURL, synchronous: settings.storageSynchronous, logger: logger)
+}
+
+/// Opens the store at `url`: `sqlite:PATH` with SQLite's `synchronous` pragma, or a `postgres://` URL.
+public func buildStore(url: String, synchronous: String, logger: Logger) async throws -> SQLStoreService {
+    if url.hasPrefix("sqlite:") {
+        return try await SQLiteStore.open(path: String(url.dropFirst("sqlite:".count)), synchronous: synchronous, logger: logger)
     }
-    return try PostgresStore(url: settings.storageURL, logger: logger)
+    return try PostgresStore(url: url, logger: logger)
 }
 
 /// The migrations of the roles given: first the outbox and the inbox every service uses, then each

@@ -7,13 +7,24 @@ import NIOHTTP1
 import NIOPosix
 
 /// The order benchmark's simulated customers: each registers once, then repeatedly adds a product to
-/// its cart, orders the cart (`pm_card_visa`) and waits until the order is confirmed, as a shopper would.
+/// its cart, orders the cart (`pm_card_visa`) and waits until the order is confirmed, as a shopper would:
+/// by asking for the order with `Prefer: wait` (the server answers once the payment settled), or, in
+/// ``WaitMode/poll``, by polling it every 5 to 20 ms as a client without long polling would.
 ///
 /// Placement latency is the `POST /api/orders` round trip; time to confirmation comes from the server's own
 /// timestamps (`updated_at - created_at` of the confirmed order), so polling granularity does not blur it.
 public struct OrderLoad: Sendable {
+    /// How a customer waits for its order's confirmation.
+    public enum WaitMode: String, Sendable, CaseIterable {
+        /// `GET /api/orders/{id}` with `Prefer: wait=10`, again while it is still awaiting payment.
+        case prefer
+        /// `GET /api/orders/{id}` every 5 ms, doubling to at most 20 ms.
+        case poll
+    }
+
     public struct Options: Sendable {
         public var target: String
+        public var wait: WaitMode = .prefer
         public var customers: Int
         public var duration: Duration
         public var products: Int
@@ -133,7 +144,8 @@ public struct OrderLoad: Sendable {
         var result = try await withThrowingTaskGroup(of: Result.self) { group in
             for (number, token) in tokens.enumerated() {
                 group.addTask {
-                    try await Self.shop(api: api, token: token, products: catalog, seed: number, until: deadline)
+                    try await Self.shop(
+                        api: api, token: token, products: catalog, seed: number, wait: options.wait, until: deadline)
                 }
             }
             return try await group.reduce(into: Result()) { $0.merge($1) }
@@ -143,9 +155,9 @@ public struct OrderLoad: Sendable {
     }
 
     /// One customer's loop until the deadline.
-    static func shop(api: API, token: String, products: [String], seed: Int, until deadline: ContinuousClock.Instant) async throws
-        -> Result
-    {
+    static func shop(
+        api: API, token: String, products: [String], seed: Int, wait: WaitMode, until deadline: ContinuousClock.Instant
+    ) async throws -> Result {
         var result = Result()
         var next = seed
         while ContinuousClock.now < deadline {
@@ -169,9 +181,16 @@ public struct OrderLoad: Sendable {
                 result.placed += 1
                 var pause = Duration.milliseconds(5)
                 while true {
-                    try await Task.sleep(for: pause)
-                    pause = min(pause * 2, .milliseconds(20))
-                    let order = try await api.call(.GET, "/api/orders/\(id)", token: token).object
+                    let order: [String: Any]
+                    switch wait {
+                    case .prefer:
+                        order = try await api.call(.GET, "/api/orders/\(id)", token: token, headers: ["Prefer": "wait=10"])
+                            .object
+                    case .poll:
+                        try await Task.sleep(for: pause)
+                        pause = min(pause * 2, .milliseconds(20))
+                        order = try await api.call(.GET, "/api/orders/\(id)", token: token).object
+                    }
                     let status = order["status"] as? String
                     if status == "AWAITING_PAYMENT" { continue }
                     if status == "CONFIRMED", let created = (order["created_at"] as? String).flatMap(Timestamp.parse),

@@ -155,34 +155,30 @@ public struct CartsController: APIRoutes {
 /// and clears the lines an order was placed from once it is confirmed (`orders`).
 public struct CartEventHandler: Sendable {
     let carts: any CartStore
-    let handling: EventHandling
     let logger: Logger
 
-    public init(carts: any CartStore, handling: EventHandling, logger: Logger) {
+    public init(carts: any CartStore, logger: Logger) {
         self.carts = carts
-        self.handling = handling
         self.logger = logger
     }
 
     /// Applies each event once (the inbox).
-    public func handle(_ records: [ConsumedRecord]) async throws {
-        try await handling.dispatch(records) { event in
-            switch try CommerceEvent(event) {
-            case .productDeleted(let deleted)?:
-                if try await carts.applyProductDeleted(eventID: event.id, product: ProductID(deleted.productID)) {
-                    logger.info("removed deleted product from carts", metadata: ["product_id": "\(deleted.productID)"])
-                }
-            case .orderCreated(let created)?:
-                if created.fromCart == true { try await carts.rememberOrderedLines(eventID: event.id, order: created) }
-            case .orderConfirmed(let confirmed)?:
-                try await carts.orderEnded(eventID: event.id, order: confirmed.orderID, confirmed: true)
-            case .orderFailed(let failed)?:
-                try await carts.orderEnded(eventID: event.id, order: failed.orderID, confirmed: false)
-            case .orderCancelled(let cancelled)?:
-                try await carts.orderEnded(eventID: event.id, order: cancelled.orderID, confirmed: false)
-            default:
-                break
+    public func handle(_ event: CloudEvent) async throws {
+        switch try CommerceEvent(event) {
+        case .productDeleted(let deleted)?:
+            if try await carts.applyProductDeleted(eventID: event.id, product: ProductID(deleted.productID)) {
+                logger.info("removed deleted product from carts", metadata: ["product_id": "\(deleted.productID)"])
             }
+        case .orderCreated(let created)?:
+            if created.fromCart == true { try await carts.rememberOrderedLines(eventID: event.id, order: created) }
+        case .orderConfirmed(let confirmed)?:
+            try await carts.orderEnded(eventID: event.id, order: confirmed.orderID, confirmed: true)
+        case .orderFailed(let failed)?:
+            try await carts.orderEnded(eventID: event.id, order: failed.orderID, confirmed: false)
+        case .orderCancelled(let cancelled)?:
+            try await carts.orderEnded(eventID: event.id, order: cancelled.orderID, confirmed: false)
+        default:
+            break
         }
     }
 }

@@ -75,10 +75,12 @@ public struct ServiceProxyMiddleware: RouterMiddleware {
         let unavailable = ProblemDetails(
             .serviceUnavailable, slug: "service-unavailable", detail: "the \(route.service) service did not answer; retry",
             retryAfter: 1)
+        // A client that prefers to wait for an outcome (`Prefer: wait`, RFC 7240) gets that much longer.
+        let timeout = requestTimeout + .seconds(min(Preferences(request.headers).wait ?? 0, 300))
         var attempt = 1
         while true {
             do {
-                let response = try await http.execute(forwarded, timeout: .nanoseconds(requestTimeout.nanoseconds))
+                let response = try await http.execute(forwarded, timeout: .nanoseconds(timeout.nanoseconds))
                 let answer = try await response.body.collect(upTo: 16 * 1_048_576)
                 var headers = HTTPFields()
                 for header in response.headers where !Self.hopByHop.contains(header.name.lowercased()) {

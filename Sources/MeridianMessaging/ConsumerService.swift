@@ -2,29 +2,33 @@ import Logging
 import MeridianCore
 import ServiceLifecycle
 
-/// Runs a handler over a consumer group's records until graceful shutdown, then closes the consumer
-/// (which commits what was processed). Offsets are committed only after the handler returned
-/// (at-least-once); a handler that throws stops the service, so the batch is delivered again.
+/// Runs a consumer group until graceful shutdown: each record's event goes to `handle` through
+/// ``EventHandling`` (retries, dead letters, one key in order, the pipeline kept full), offsets are committed
+/// once the records before them are done (at-least-once), and the consumer is closed at the end. A record
+/// that could not even be dead-lettered stops the service, so it is delivered again.
 public struct ConsumerService: Service {
     let eventLog: any EventLog
     let options: ConsumerOptions
+    let handling: EventHandling
     let logger: Logger
-    let handler: @Sendable ([ConsumedRecord]) async throws -> Void
+    let handle: @Sendable (CloudEvent) async throws -> Void
     let ready: @Sendable () async -> Void
 
     /// - Parameter ready: awaited before consuming (for example until the migrations ran).
     public init(
         eventLog: any EventLog,
         options: ConsumerOptions,
+        handling: EventHandling,
         logger: Logger,
         ready: @escaping @Sendable () async -> Void = {},
-        handler: @escaping @Sendable ([ConsumedRecord]) async throws -> Void
+        handle: @escaping @Sendable (CloudEvent) async throws -> Void
     ) {
         self.ready = ready
         self.eventLog = eventLog
         self.options = options
+        self.handling = handling
         self.logger = logger
-        self.handler = handler
+        self.handle = handle
     }
 
     public func run() async throws {
@@ -33,10 +37,10 @@ public struct ConsumerService: Service {
         let consumer = try await eventLog.makeConsumer(options)
         do {
             try await cancelWhenGracefulShutdown {
-                try await consumer.run(handler)
+                try await handling.consume(consumer, handle)
             }
         } catch is CancellationError {
-            // Graceful shutdown: a batch the handler finished was committed; one it did not comes again.
+            // Graceful shutdown: what was handled is committed; what was not comes again.
         } catch {
             logger.error("consumer stopped", metadata: ["group": "\(options.group ?? "-")", "error": "\(error)"])
             await consumer.close()

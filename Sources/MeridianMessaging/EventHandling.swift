@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MeridianCore
+import Synchronization
 
 /// How a consumer of domain events treats each record, the same way for every role:
 /// a record that is not a CloudEvent, or whose data cannot be read, goes to `events-dlq` at once
@@ -16,8 +17,11 @@ public struct EventHandling: Sendable {
         /// Pause after the first failed attempt; doubled after each. Default 100 ms.
         public var firstBackoff: Duration = .milliseconds(100)
         /// Records of different keys handled at the same time; records of one key (one order, one
-        /// product) always one after the other, in order. Default 16.
-        public var concurrency = 16
+        /// product) always one after the other, in order. Default 32.
+        public var concurrency = 32
+        /// Records a consumer holds at most (being handled or waiting their turn); it polls only for the
+        /// room left. Default 512.
+        public var capacity = 512
 
         public init() {}
     }
@@ -38,39 +42,102 @@ public struct EventHandling: Sendable {
         self.logger = logger
     }
 
-    /// Hands each record's event to `handle`: records of one key in order, records of different keys up to
-    /// ``Configuration/concurrency`` at a time. Returns when every record was handled or dead-lettered; throws
-    /// only when a dead-letter record could not be written (then the batch comes again).
+    /// Consumes `consumer` until the task is cancelled: each record's event goes to `handle` as soon as its
+    /// key's previous record is done and a slot is free (``Delivery``), while the next records are polled;
+    /// offsets are committed as the records before them are done, one commit at a time. Throws when a
+    /// dead-letter record could not be written (what was not committed then comes again); on cancellation
+    /// it commits what was done and returns.
+    public func consume(
+        _ consumer: any EventLogConsumer, _ handle: @escaping @Sendable (CloudEvent) async throws -> Void
+    ) async throws {
+        try await drive(
+            capacity: configuration.capacity,
+            poll: { room in try await consumer.poll(maxRecords: room, timeout: .milliseconds(500)) },
+            commit: { records in try await consumer.commit(records) },
+            handle)
+    }
+
+    /// Hands each record's event to `handle` by the same rules as ``consume(_:_:)`` (one key in order, different
+    /// keys side by side) and returns when every record was handled or dead-lettered; throws only when a
+    /// dead-letter record could not be written.
     public func dispatch(_ records: [ConsumedRecord], _ handle: @escaping @Sendable (CloudEvent) async throws -> Void)
         async throws
     {
-        guard configuration.concurrency > 1, records.count > 1 else {
-            for record in records { try await handleOne(record, handle) }
-            return
-        }
-        var groups: [[ConsumedRecord]] = []
-        var groupOfKey: [[UInt8]: Int] = [:]
-        for record in records {
-            if let key = record.key, let index = groupOfKey[key] {
-                groups[index].append(record)
-            } else {
-                if let key = record.key { groupOfKey[key] = groups.count }
-                groups.append([record])
-            }
-        }
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            var running = 0
-            for group in groups {
-                if running >= configuration.concurrency {
-                    try await tasks.next()
-                    running -= 1
+        let pending = Mutex<[ConsumedRecord]?>(records)
+        try await drive(
+            capacity: max(records.count, 1), poll: { _ in pending.withLock { $0.take() } }, commit: nil, handle)
+    }
+
+    private enum Step: Sendable {
+        /// Records polled; nil when the source has no more.
+        case polled([ConsumedRecord]?)
+        case handled(Delivery.Item)
+        case committed
+    }
+
+    /// The pipeline: a poll outstanding while there is room, handlers as ``Delivery`` allows, one commit at a time.
+    private func drive(
+        capacity: Int,
+        poll: @escaping @Sendable (Int) async throws -> [ConsumedRecord]?,
+        commit: (@Sendable ([ConsumedRecord]) async throws -> Void)?,
+        _ handle: @escaping @Sendable (CloudEvent) async throws -> Void
+    ) async throws {
+        var delivery = Delivery(concurrency: configuration.concurrency, capacity: capacity)
+        do {
+            try await withThrowingTaskGroup(of: Step.self) { tasks in
+                var polling = false
+                var exhausted = false
+                var committing = false
+                func start(_ items: [Delivery.Item]) {
+                    for item in items {
+                        tasks.addTask {
+                            try await handleOne(item.record, handle)
+                            return .handled(item)
+                        }
+                    }
                 }
-                tasks.addTask {
-                    for record in group { try await handleOne(record, handle) }
+                while true {
+                    if !polling, !exhausted, !Task.isCancelled, delivery.room > 0 {
+                        polling = true
+                        let room = delivery.room
+                        tasks.addTask { .polled(try await poll(room)) }
+                    }
+                    if !committing, let commit {
+                        let records = delivery.takeCommittable()
+                        if !records.isEmpty {
+                            committing = true
+                            tasks.addTask {
+                                try await commit(records)
+                                return .committed
+                            }
+                        }
+                    }
+                    guard let step = try await tasks.next() else { return }
+                    switch step {
+                    case .polled(let records?):
+                        polling = false
+                        start(delivery.received(records))
+                    case .polled(nil):
+                        polling = false
+                        exhausted = true
+                    case .handled(let item):
+                        start(delivery.finished(item))
+                    case .committed:
+                        committing = false
+                    }
                 }
-                running += 1
             }
-            try await tasks.waitForAll()
+        } catch {
+            // Stopping (cancelled, or a record could not be dead-lettered): keep what was done.
+            if let commit {
+                let records = delivery.takeCommittable()
+                if !records.isEmpty { try? await uncancelled { try await commit(records) } }
+            }
+            throw error
+        }
+        if let commit {
+            let records = delivery.takeCommittable()
+            if !records.isEmpty { try await commit(records) }
         }
     }
 

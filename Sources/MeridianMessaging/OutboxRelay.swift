@@ -125,9 +125,10 @@ public struct OutboxRelay: Service {
         }
         let finished = done
         let failed = failure
-        let remaining = try await store.withTransaction { database -> Int in
-            for sequence in finished {
-                try await database.raw("DELETE FROM outbox WHERE sequence = \(bind: sequence)").run()
+        let full = rows.count == batchSize
+        let remaining = try await store.withTransaction { database -> Int? in
+            if !finished.isEmpty {
+                try await database.raw("DELETE FROM outbox WHERE sequence IN (\(binds: finished))").run()
             }
             if let failed {
                 try await database.raw(
@@ -137,9 +138,11 @@ public struct OutboxRelay: Service {
                     """
                 ).run()
             }
+            // A short batch all published left nothing behind but what was written since; the next round counts that.
+            guard full || failed != nil else { return nil }
             return try await Outbox.pendingCount(service: service, in: database)
         }
-        pending.record(remaining)
+        pending.record(remaining ?? 0)
         if let failed { throw failed.error }
         return finished.count
     }

@@ -52,10 +52,11 @@ public struct UserNotification: Sendable, Hashable {
 
 /// The notifications service's store (its port).
 public protocol NotificationStore: Sendable {
-    /// Records a notification for its event, once: a second call for the same event returns the first.
-    func record(_ notification: UserNotification) async throws -> UserNotification
-    /// Marks a notification sent or failed.
-    func finish(_ id: String, status: NotificationStatus, attempts: Int, error: String?) async throws
+    /// The notification of an event, if it has one.
+    func find(eventID: String) async throws -> UserNotification?
+    /// Saves the notification of its event, in one transaction: inserted the first time, its delivery state
+    /// (status, attempts, last error, sent at) updated afterwards.
+    func save(_ notification: UserNotification) async throws
     /// A user's notifications, newest first.
     func list(user: String, offset: Int, limit: Int) async throws -> (notifications: [UserNotification], total: Int)
 }
@@ -82,38 +83,26 @@ public struct SQLNotificationStore: NotificationStore {
         self.store = store
     }
 
-    /// Records `notification` unless its event already has one; returns the one recorded for the event.
-    public func record(_ notification: UserNotification) async throws -> UserNotification {
+    public func find(eventID: String) async throws -> UserNotification? {
+        try await store.withDatabase { database in
+            try await database.raw("SELECT * FROM notifications WHERE event_id = \(bind: eventID)").first()
+                .map(Self.notification)
+        }
+    }
+
+    public func save(_ notification: UserNotification) async throws {
         try await store.withTransaction { database in
             try await database.raw(
                 """
                 INSERT INTO notifications (id, event_id, type, user_id, order_id, channel, recipient, subject, body, status,
-                                           attempts, created_at)
+                                           attempts, last_error, created_at, sent_at)
                 VALUES (\(bind: notification.id), \(bind: notification.eventID), \(bind: notification.type),
                         \(bind: notification.userID), \(bind: notification.orderID), \(bind: notification.channel),
                         \(bind: notification.recipient), \(bind: notification.subject), \(bind: notification.body),
-                        \(bind: notification.status.rawValue), \(bind: notification.attempts),
-                        \(bind: Timestamp.format(notification.createdAt)))
-                ON CONFLICT (event_id) DO NOTHING
-                """
-            ).run()
-            guard
-                let row = try await database.raw(
-                    "SELECT * FROM notifications WHERE event_id = \(bind: notification.eventID)"
-                ).first()
-            else { return notification }
-            return try Self.notification(row)
-        }
-    }
-
-    /// Saves the outcome of a delivery.
-    public func finish(_ id: String, status: NotificationStatus, attempts: Int, error: String?) async throws {
-        try await store.withTransaction { database in
-            try await database.raw(
-                """
-                UPDATE notifications SET status = \(bind: status.rawValue), attempts = \(bind: attempts),
-                    last_error = \(bind: error), sent_at = \(bind: status == .sent ? Timestamp.format(Date()) : nil)
-                WHERE id = \(bind: id)
+                        \(bind: notification.status.rawValue), \(bind: notification.attempts), \(bind: notification.lastError),
+                        \(bind: Timestamp.format(notification.createdAt)), \(bind: notification.sentAt.map(Timestamp.format)))
+                ON CONFLICT (event_id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
+                    last_error = excluded.last_error, sent_at = excluded.sent_at
                 """
             ).run()
         }

@@ -32,29 +32,66 @@ public struct Notifier: Sendable {
     let channel: any NotificationChannel
     let templates: NotificationTemplates
     let users: any UserDirectory
-    let handling: EventHandling
     let configuration: Configuration
     let logger: Logger
 
     public init(
         notifications: any NotificationStore, channel: any NotificationChannel, templates: NotificationTemplates,
-        users: any UserDirectory, handling: EventHandling, configuration: Configuration = .init(), logger: Logger
+        users: any UserDirectory, configuration: Configuration = .init(), logger: Logger
     ) {
         self.notifications = notifications
         self.channel = channel
         self.templates = templates
         self.users = users
-        self.handling = handling
         self.configuration = configuration
         self.logger = logger
     }
 
-    public func handle(_ records: [ConsumedRecord]) async throws {
-        try await handling.dispatch(records) { event in try await notify(event) }
+    /// Renders, delivers and records the message of one event, once per event id.
+    ///
+    /// One transaction when the first attempt succeeds (the notification is saved as sent); a failed attempt
+    /// saves it as pending with its error, so retries are visible. The notification's id is its event's id:
+    /// a redelivery after a crash between delivery and save sends the same `Idempotency-Key` again.
+    public func handle(_ event: CloudEvent) async throws {
+        guard templates.types.contains(event.type) else { return }
+        let existing = try await notifications.find(eventID: event.id)
+        if let existing, existing.status != .pending { return }
+        var rendered = existing
+        if rendered == nil { rendered = try await render(event) }
+        guard var notification = rendered else { return }
+        let message = OutgoingMessage(
+            id: notification.id, type: notification.type, userID: notification.userID, orderID: notification.orderID,
+            email: notification.recipient, subject: notification.subject, body: notification.body)
+        var backoff = configuration.firstBackoff
+        for attempt in 1...max(1, configuration.attempts) {
+            do {
+                try await channel.deliver(message)
+                notification.attempts += 1
+                notification.status = .sent
+                notification.lastError = nil
+                notification.sentAt = Date()
+                try await notifications.save(notification)
+                return
+            } catch {
+                notification.attempts += 1
+                notification.lastError = "\(error)"
+                logger.warning(
+                    "notification attempt failed",
+                    metadata: ["notification_id": "\(notification.id)", "attempt": "\(attempt)", "error": "\(error)"])
+                if attempt < configuration.attempts {
+                    try await notifications.save(notification)
+                    try await Task.sleep(for: backoff)
+                    backoff *= 2
+                }
+            }
+        }
+        notification.status = .failed
+        try await notifications.save(notification)
+        throw Undeliverable(attempts: configuration.attempts, reason: notification.lastError ?? "")
     }
 
-    func notify(_ event: CloudEvent) async throws {
-        guard templates.types.contains(event.type) else { return }
+    /// The notification of `event`, rendered from its template; nil for an event that asks for none.
+    private func render(_ event: CloudEvent) async throws -> UserNotification? {
         var values: [String: String] = [:]
         let userID: String
         let orderID: String
@@ -71,44 +108,17 @@ public struct Notifier: Sendable {
             (userID, orderID) = (cancelled.userID, cancelled.orderID)
             values["reason"] = cancelled.reason.replacingOccurrences(of: "_", with: " ")
         default:
-            return
+            return nil
         }
         values["order_id"] = orderID
         values["user_id"] = userID
         let contact = try await users.contact(of: UserID(userID))
         values["name"] = contact?.name ?? "customer"
         values["email"] = contact?.email ?? ""
-        guard let rendered = templates.render(type: event.type, values: values) else { return }
-
-        let recorded = try await notifications.record(
-            UserNotification(
-                id: RandomID.uuidString(), eventID: event.id, type: event.type, userID: userID, orderID: orderID,
-                channel: channel.name, recipient: contact?.email, subject: rendered.subject, body: rendered.body,
-                status: .pending, attempts: 0, lastError: nil, createdAt: Date(), sentAt: nil))
-        guard recorded.status == .pending else { return }
-        let message = OutgoingMessage(
-            id: recorded.id, type: recorded.type, userID: userID, orderID: orderID, email: recorded.recipient,
-            subject: recorded.subject, body: recorded.body)
-        var backoff = configuration.firstBackoff
-        var lastError = ""
-        for attempt in 1...max(1, configuration.attempts) {
-            do {
-                try await channel.deliver(message)
-                try await notifications.finish(recorded.id, status: .sent, attempts: recorded.attempts + attempt, error: nil)
-                return
-            } catch {
-                lastError = "\(error)"
-                logger.warning(
-                    "notification attempt failed",
-                    metadata: ["notification_id": "\(recorded.id)", "attempt": "\(attempt)", "error": "\(error)"])
-                if attempt < configuration.attempts {
-                    try await Task.sleep(for: backoff)
-                    backoff *= 2
-                }
-            }
-        }
-        try await notifications.finish(
-            recorded.id, status: .failed, attempts: recorded.attempts + configuration.attempts, error: lastError)
-        throw Undeliverable(attempts: configuration.attempts, reason: lastError)
+        guard let rendered = templates.render(type: event.type, values: values) else { return nil }
+        return UserNotification(
+            id: event.id, eventID: event.id, type: event.type, userID: userID, orderID: orderID, channel: channel.name,
+            recipient: contact?.email, subject: rendered.subject, body: rendered.body, status: .pending, attempts: 0,
+            lastError: nil, createdAt: Date(), sentAt: nil)
     }
 }

@@ -16,42 +16,42 @@ import MeridianStorage
 /// ```
 public struct OrderSaga: Sendable {
     let orders: any OrderStore
-    let handling: EventHandling
+    let updates: KeyedSignal<OrderID>
     let metrics: OrderMetrics
     let logger: Logger
 
-    public init(orders: any OrderStore, handling: EventHandling, metrics: OrderMetrics, logger: Logger) {
+    /// - Parameter updates: signalled for each order the saga moves on (requests waiting for it wake up).
+    public init(orders: any OrderStore, updates: KeyedSignal<OrderID> = .init(), metrics: OrderMetrics, logger: Logger) {
         self.orders = orders
-        self.handling = handling
+        self.updates = updates
         self.metrics = metrics
         self.logger = logger
     }
 
-    /// The topics ``handlePaymentOutcomes(_:)`` reads.
+    /// The topics ``handlePaymentOutcome(_:)`` reads.
     public static func paymentTopics(_ topics: Topics) -> [String] {
         [topics.paymentSucceeded, topics.paymentFailed]
     }
 
     /// Applies `payment.succeeded` and `payment.failed`, each once.
-    public func handlePaymentOutcomes(_ records: [ConsumedRecord]) async throws {
-        try await handling.dispatch(records) { event in
-            let order: OrderID
-            let happened: OrderLifecycle.Event
-            switch try CommerceEvent(event) {
-            case .paymentSucceeded(let succeeded)?:
-                order = OrderID(succeeded.orderID)
-                happened = .paymentSucceeded(paymentID: PaymentID(succeeded.paymentID))
-            case .paymentFailed(let failed)?:
-                order = OrderID(failed.orderID)
-                happened = .paymentFailed(reason: failed.reason)
-            default:
-                return
-            }
-            let changed = try await orders.apply(happened, to: order, eventID: event.id, at: Date())
-            if let changed {
-                metrics.reached(changed.status)
-                logger.info("order \(changed.status.metricLabel)", metadata: ["order_id": "\(changed.id)"])
-            }
+    public func handlePaymentOutcome(_ event: CloudEvent) async throws {
+        let order: OrderID
+        let happened: OrderLifecycle.Event
+        switch try CommerceEvent(event) {
+        case .paymentSucceeded(let succeeded)?:
+            order = OrderID(succeeded.orderID)
+            happened = .paymentSucceeded(paymentID: PaymentID(succeeded.paymentID))
+        case .paymentFailed(let failed)?:
+            order = OrderID(failed.orderID)
+            happened = .paymentFailed(reason: failed.reason)
+        default:
+            return
+        }
+        let changed = try await orders.apply(happened, to: order, eventID: event.id, at: Date())
+        if let changed {
+            updates.signal(order)
+            metrics.reached(changed.status)
+            logger.info("order \(changed.status.metricLabel)", metadata: ["order_id": "\(changed.id)"])
         }
     }
 
@@ -61,6 +61,7 @@ public struct OrderSaga: Sendable {
         var cancelled = 0
         for id in try await orders.expired(before: now, limit: 200) {
             guard try await orders.apply(.reservationExpired, to: id, eventID: nil, at: now) != nil else { continue }
+            updates.signal(id)
             cancelled += 1
             metrics.reached(.cancelled)
             logger.info("order cancelled: reservation expired", metadata: ["order_id": "\(id)"])

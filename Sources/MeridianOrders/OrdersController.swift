@@ -14,20 +14,30 @@ public struct OrdersController: APIRoutes {
     public struct Configuration: Sendable {
         /// How long an order's stock stays reserved while it awaits payment. Default 10 minutes.
         public var reservationTTL: Duration = .seconds(600)
+        /// The longest `Prefer: wait` honoured: a request asking for more waits this long. Default 30 s.
+        public var maxWait: Duration = .seconds(30)
+        /// How often a waiting request looks at its order again when no signal came (the payment outcome may
+        /// be applied by another orders process). Default 250 ms.
+        public var recheckInterval: Duration = .milliseconds(250)
 
         public init() {}
     }
 
     let orders: any OrderStore
     let placeOrder: PlaceOrder
+    let updates: KeyedSignal<OrderID>
+    let configuration: Configuration
     let metrics: OrderMetrics
     let logger: Logger
 
+    /// - Parameter updates: the signal the saga gives for each order it moves on (``OrderSaga``).
     public init(
-        orders: any OrderStore, catalog: any ProductCatalog, carts: any CartContents, configuration: Configuration = .init(),
-        metrics: OrderMetrics, logger: Logger
+        orders: any OrderStore, catalog: any ProductCatalog, carts: any CartContents, updates: KeyedSignal<OrderID> = .init(),
+        configuration: Configuration = .init(), metrics: OrderMetrics, logger: Logger
     ) {
         self.orders = orders
+        self.updates = updates
+        self.configuration = configuration
         self.placeOrder = PlaceOrder(
             orders: orders, catalog: catalog, carts: carts, reservationTTL: configuration.reservationTTL)
         self.metrics = metrics
@@ -38,7 +48,7 @@ public struct OrdersController: APIRoutes {
         let api = router.group("api/orders")
         api.post { request, context in try await self.place(request, context: context) }
         api.get { request, context in try await self.list(request, context: context) }
-        api.get(":id") { _, context in try await self.read(context) }
+        api.get(":id") { request, context in try await self.read(request, context: context) }
     }
 
     struct Placement: Decodable {
@@ -105,7 +115,9 @@ public struct OrdersController: APIRoutes {
                     detail: "Idempotency-Key must be 1 to 255 visible ASCII characters", field: "Idempotency-Key")
             }
             // A retry answers before its body is even read.
-            if let existing = try await orders.find(user: user, idempotencyKey: key) { return replay(existing) }
+            if let existing = try await orders.find(user: user, idempotencyKey: key) {
+                return try await respond(existing, status: .ok, replayed: true, request: request)
+            }
         }
         let placement = try await decodeJSONBody(Placement.self, from: request, context: context)
         switch try await placeOrder(
@@ -114,14 +126,47 @@ public struct OrdersController: APIRoutes {
         case .placed(let order):
             metrics.reached(.awaitingPayment)
             logger.info("order placed", metadata: ["order_id": "\(order.id)", "total_cents": "\(order.totalCents)"])
-            return jsonResponse(OrderView(order), status: .created, headers: [.location: "/api/orders/\(order.id)"])
+            return try await respond(order, status: .created, replayed: false, request: request)
         case .replayed(let order):
-            return replay(order)
+            return try await respond(order, status: .ok, replayed: true, request: request)
         }
     }
 
-    private func replay(_ order: Order) -> Response {
-        jsonResponse(OrderView(order), status: .ok, headers: [.location: "/api/orders/\(order.id)", Self.replayed: "true"])
+    /// The order as it is once its payment settled, or once the `Prefer: wait` the client sent ran out.
+    private func respond(_ order: Order, status: HTTPResponse.Status, replayed: Bool, request: Request) async throws
+        -> Response
+    {
+        var headers: HTTPFields = [.location: "/api/orders/\(order.id)"]
+        if replayed { headers[Self.replayed] = "true" }
+        let (settled, waited) = try await settle(order, request: request)
+        if let waited { headers[Preferences.preferenceApplied] = "wait=\(waited)" }
+        return jsonResponse(OrderView(settled), status: status, headers: headers)
+    }
+
+    /// With `Prefer: wait=N`, waits up to N seconds (at most ``Configuration/maxWait``) while `order` awaits
+    /// payment, woken by the saga's signal and looking again every ``Configuration/recheckInterval``;
+    /// returns the order as it is then and the wait honoured (nil when none was asked).
+    func settle(_ order: Order, request: Request) async throws -> (Order, Int?) {
+        guard let asked = Preferences(request.headers).wait else { return (order, nil) }
+        let seconds = min(asked, Int(configuration.maxWait.timeInterval))
+        let deadline = ContinuousClock.now.advanced(by: .seconds(seconds))
+        var order = order
+        while order.status == .awaitingPayment, !Task.isCancelled {
+            let left = ContinuousClock.now.duration(to: deadline)
+            guard left > .zero else { break }
+            let watch = updates.watch(order.id)
+            guard let now = try await orders.find(order.id) else {
+                updates.end(watch)
+                break
+            }
+            order = now
+            guard order.status == .awaitingPayment else {
+                updates.end(watch)
+                break
+            }
+            await updates.wait(watch, timeout: min(left, configuration.recheckInterval))
+        }
+        return (order, seconds)
     }
 
     func list(_ request: Request, context: MeridianRequestContext) async throws -> Response {
@@ -143,9 +188,11 @@ public struct OrdersController: APIRoutes {
         return jsonResponse(PageView(items: items.map(OrderView.init), request: page, total: total))
     }
 
-    func read(_ context: MeridianRequestContext) async throws -> Response {
-        jsonResponse(
-            OrderView(
-                try await context.ownResource("order", find: { try await orders.find(OrderID($0)) }, owner: \.userID.rawValue)))
+    func read(_ request: Request, context: MeridianRequestContext) async throws -> Response {
+        let order = try await context.ownResource(
+            "order", find: { try await orders.find(OrderID($0)) }, owner: \.userID.rawValue)
+        let (settled, waited) = try await settle(order, request: request)
+        return jsonResponse(
+            OrderView(settled), headers: waited.map { [Preferences.preferenceApplied: "wait=\($0)"] } ?? [:])
     }
 }

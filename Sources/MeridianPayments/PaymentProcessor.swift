@@ -84,65 +84,58 @@ public struct PaymentMetrics: Sendable {
 public struct PaymentProcessor: Sendable {
     let payments: any PaymentStore
     let provider: any PaymentProvider
-    let handling: EventHandling
     let metrics: PaymentMetrics
     let logger: Logger
 
     public init(
-        payments: any PaymentStore, provider: any PaymentProvider, handling: EventHandling, metrics: PaymentMetrics,
-        logger: Logger
+        payments: any PaymentStore, provider: any PaymentProvider, metrics: PaymentMetrics, logger: Logger
     ) {
         self.payments = payments
         self.provider = provider
-        self.handling = handling
         self.metrics = metrics
         self.logger = logger
     }
 
-    /// Handles `payment.requested` records.
-    public func handleRequests(_ records: [ConsumedRecord]) async throws {
-        try await handling.dispatch(records) { event in
-            guard case .paymentRequested(let request)? = try CommerceEvent(event) else { return }
-            guard request.amountCents >= 0 else {
-                throw UnreadableEvent(eventID: event.id, type: event.type, reason: "negative amount_cents")
-            }
-            guard PaymentLifecycle.shouldCharge(try await payments.find(order: request.orderID)?.status) else { return }
-            let method = request.paymentMethod ?? ""
-            let outcome = try await provider.charge(
-                amountCents: request.amountCents, currency: request.currency, method: method, idempotencyKey: request.orderID)
-            let payment = Payment(
-                id: RandomID.uuidString(), orderID: request.orderID, userID: request.userID, amountCents: request.amountCents,
-                currency: request.currency, method: method, status: .succeeded, reason: nil, createdAt: Date(),
-                refundedAt: nil)
-            switch try await payments.record(payment, outcome: outcome, requestEventID: event.id) {
-            case .recorded(let payment):
-                (payment.status == .succeeded ? metrics.succeeded : metrics.failed).increment()
-                logger.info(
-                    "payment \(payment.status.rawValue)",
-                    metadata: [
-                        "order_id": "\(payment.orderID)", "payment_id": "\(payment.id)", "reason": "\(payment.reason ?? "-")",
-                    ])
-            case .refunded(let payment):
-                metrics.refunded.increment()
-                logger.info("payment refunded: order cancelled while charging", metadata: ["order_id": "\(payment.orderID)"])
-            case .voided, .nothing:
-                break
-            }
+    /// Handles a `payment.requested` event.
+    public func handleRequest(_ event: CloudEvent) async throws {
+        guard case .paymentRequested(let request)? = try CommerceEvent(event) else { return }
+        guard request.amountCents >= 0 else {
+            throw UnreadableEvent(eventID: event.id, type: event.type, reason: "negative amount_cents")
+        }
+        guard PaymentLifecycle.shouldCharge(try await payments.find(order: request.orderID)?.status) else { return }
+        let method = request.paymentMethod ?? ""
+        let outcome = try await provider.charge(
+            amountCents: request.amountCents, currency: request.currency, method: method, idempotencyKey: request.orderID)
+        let payment = Payment(
+            id: RandomID.uuidString(), orderID: request.orderID, userID: request.userID, amountCents: request.amountCents,
+            currency: request.currency, method: method, status: .succeeded, reason: nil, createdAt: Date(),
+            refundedAt: nil)
+        switch try await payments.record(payment, outcome: outcome, requestEventID: event.id) {
+        case .recorded(let payment):
+            (payment.status == .succeeded ? metrics.succeeded : metrics.failed).increment()
+            logger.info(
+                "payment \(payment.status.rawValue)",
+                metadata: [
+                    "order_id": "\(payment.orderID)", "payment_id": "\(payment.id)", "reason": "\(payment.reason ?? "-")",
+                ])
+        case .refunded(let payment):
+            metrics.refunded.increment()
+            logger.info("payment refunded: order cancelled while charging", metadata: ["order_id": "\(payment.orderID)"])
+        case .voided, .nothing:
+            break
         }
     }
 
-    /// Handles `orders` records: refunds on `order.cancelled`.
-    public func handleOrderEvents(_ records: [ConsumedRecord]) async throws {
-        try await handling.dispatch(records) { event in
-            guard case .orderCancelled(let cancelled)? = try CommerceEvent(event) else { return }
-            if case .refunded(let payment) = try await payments.orderCancelled(
-                eventID: event.id, order: cancelled.orderID, user: cancelled.userID)
-            {
-                metrics.refunded.increment()
-                logger.info(
-                    "payment refunded: order cancelled",
-                    metadata: ["order_id": "\(payment.orderID)", "payment_id": "\(payment.id)"])
-            }
+    /// Handles an `orders` event: refunds on `order.cancelled`.
+    public func handleOrderEvent(_ event: CloudEvent) async throws {
+        guard case .orderCancelled(let cancelled)? = try CommerceEvent(event) else { return }
+        if case .refunded(let payment) = try await payments.orderCancelled(
+            eventID: event.id, order: cancelled.orderID, user: cancelled.userID)
+        {
+            metrics.refunded.increment()
+            logger.info(
+                "payment refunded: order cancelled",
+                metadata: ["order_id": "\(payment.orderID)", "payment_id": "\(payment.id)"])
         }
     }
 }

@@ -157,35 +157,31 @@ extension ProductSummary {
 /// stock; an order failed or cancelled gives them back.
 public struct OrderOutcomeHandler: Sendable {
     let products: any ProductStore
-    let handling: EventHandling
     let logger: Logger
 
-    public init(products: any ProductStore, handling: EventHandling, logger: Logger) {
+    public init(products: any ProductStore, logger: Logger) {
         self.products = products
-        self.handling = handling
         self.logger = logger
     }
 
-    public func handle(_ records: [ConsumedRecord]) async throws {
-        try await handling.dispatch(records) { event in
-            let order: String
-            let commit: Bool
-            switch try CommerceEvent(event) {
-            case .orderConfirmed(let confirmed)?:
-                order = confirmed.orderID
-                commit = true
-            case .orderFailed(let failed)?:
-                order = failed.orderID
-                commit = false
-            case .orderCancelled(let cancelled)?:
-                order = cancelled.orderID
-                commit = false
-            default:
-                return
-            }
-            if try await products.endReservations(of: order, commit: commit, eventID: event.id) {
-                logger.debug("reservation ended", metadata: ["order_id": "\(order)", "committed": "\(commit)"])
-            }
+    public func handle(_ event: CloudEvent) async throws {
+        let order: String
+        let commit: Bool
+        switch try CommerceEvent(event) {
+        case .orderConfirmed(let confirmed)?:
+            order = confirmed.orderID
+            commit = true
+        case .orderFailed(let failed)?:
+            order = failed.orderID
+            commit = false
+        case .orderCancelled(let cancelled)?:
+            order = cancelled.orderID
+            commit = false
+        default:
+            return
+        }
+        if try await products.endReservations(of: order, commit: commit, eventID: event.id) {
+            logger.debug("reservation ended", metadata: ["order_id": "\(order)", "committed": "\(commit)"])
         }
     }
 }

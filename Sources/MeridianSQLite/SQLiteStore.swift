@@ -5,29 +5,43 @@ import MeridianStorage
 import NIOCore
 import NIOPosix
 import SQLKit
-import SQLiteKit
 import ServiceLifecycle
 import Synchronization
 
 /// The embedded store: one SQLite database file in WAL mode. Transactions run one at a time on the writer
 /// connection; reads (`withDatabase`) run on reader connections in parallel with them (WAL lets readers
 /// see the last commit without waiting for the writer).
+///
+/// A transaction's statements run in place, under the writer lock, on prepared statements (``SQLiteHandle``):
+/// they take microseconds, so hopping threads for each would cost more than the statement. What waits for the
+/// disk or for another process (`BEGIN IMMEDIATE`, `COMMIT`) runs on the writer's own thread, and reads, which
+/// may scan, on the readers' threads, so neither blocks the concurrency pool.
 public final class SQLiteStore: SQLStoreAdapter {
     public let dialectName = "sqlite"
     public let commits = CommitSignals()
-    private let connection: SQLiteConnection
+    private let writer: SQLiteHandle
     private let database: any SQLDatabase
     private let lock = AsyncLock()
-    private let readers: [(connection: SQLiteConnection, database: any SQLDatabase, lock: AsyncLock)]
+    private let readers: [(handle: SQLiteHandle, database: any SQLDatabase, lock: AsyncLock)]
     private let nextReader = Atomic<Int>(0)
-
     private let writerThread: NIOThreadPool
+    private let readerThreads: NIOThreadPool
 
-    private init(connection: SQLiteConnection, writerThread: NIOThreadPool, readers: [SQLiteConnection], logger: Logger) {
-        self.connection = connection
+    private init(
+        writer: SQLiteHandle, writerThread: NIOThreadPool, readers: [SQLiteHandle], readerThreads: NIOThreadPool,
+        logger: Logger
+    ) {
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+        self.writer = writer
         self.writerThread = writerThread
-        self.database = connection.sql(queryLogLevel: .trace)
-        self.readers = readers.map { ($0, $0.sql(queryLogLevel: .trace), AsyncLock()) }
+        self.readerThreads = readerThreads
+        self.database = SQLiteSQLDatabase(handle: writer, logger: logger, eventLoop: eventLoop) { work in try work() }
+        self.readers = readers.map { reader in
+            let database = SQLiteSQLDatabase(handle: reader, logger: logger, eventLoop: eventLoop) { work in
+                try await readerThreads.runIfActive(work)
+            }
+            return (reader, database, AsyncLock())
+        }
     }
 
     /// Opens (creating if needed) the database at `path`.
@@ -46,23 +60,32 @@ public final class SQLiteStore: SQLStoreAdapter {
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        // The writer has a thread of its own, so its statements never queue behind reads.
         let writerThread = NIOThreadPool(numberOfThreads: 1)
         writerThread.start()
-        let connection = try await SQLiteConnection.open(
-            storage: .file(path: path), threadPool: writerThread, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any())
-        _ = try await connection.query("PRAGMA journal_mode=WAL")
-        _ = try await connection.query("PRAGMA synchronous=\(synchronous.uppercased())")
-        _ = try await connection.query("PRAGMA foreign_keys=ON")
-        _ = try await connection.query("PRAGMA busy_timeout=5000")
-        var readers: [SQLiteConnection] = []
-        for _ in 0..<readerCount {
-            let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-            _ = try await reader.query("PRAGMA busy_timeout=5000")
-            _ = try await reader.query("PRAGMA query_only=ON")
-            readers.append(reader)
+        let readerThreads = NIOThreadPool(numberOfThreads: readerCount)
+        readerThreads.start()
+        do {
+            let mode = synchronous.uppercased()
+            let (writer, readers) = try await writerThread.runIfActive { () -> (SQLiteHandle, [SQLiteHandle]) in
+                let writer = try SQLiteHandle(path: path, create: true)
+                for pragma in ["journal_mode=WAL", "synchronous=\(mode)", "foreign_keys=ON", "busy_timeout=5000"] {
+                    _ = try writer.execute("PRAGMA \(pragma)", [])
+                }
+                let readers = try (0..<readerCount).map { _ in
+                    let reader = try SQLiteHandle(path: path, create: false)
+                    _ = try reader.execute("PRAGMA busy_timeout=5000", [])
+                    _ = try reader.execute("PRAGMA query_only=ON", [])
+                    return reader
+                }
+                return (writer, readers)
+            }
+            return SQLiteStore(
+                writer: writer, writerThread: writerThread, readers: readers, readerThreads: readerThreads, logger: logger)
+        } catch {
+            try? await writerThread.shutdownGracefully()
+            try? await readerThreads.shutdownGracefully()
+            throw error
         }
-        return SQLiteStore(connection: connection, writerThread: writerThread, readers: readers, logger: logger)
     }
 
     /// Runs `body` as its own transaction, committed together with the transactions queued behind it
@@ -85,15 +108,15 @@ public final class SQLiteStore: SQLStoreAdapter {
             }
             var outcome: Swift.Result<Result, any Error>
             do {
-                try await control("SAVEPOINT meridian_tx")
+                try control("SAVEPOINT meridian_tx")
                 do {
                     let value = try await body(database)
-                    try await control("RELEASE meridian_tx")
+                    try control("RELEASE meridian_tx")
                     outcome = .success(value)
                 } catch {
                     do {
-                        try await control("ROLLBACK TO meridian_tx")
-                        try await control("RELEASE meridian_tx")
+                        try control("ROLLBACK TO meridian_tx")
+                        try control("RELEASE meridian_tx")
                     } catch {
                         group.broken = true
                     }
@@ -158,17 +181,24 @@ public final class SQLiteStore: SQLStoreAdapter {
     /// The open group, or a new one after `BEGIN IMMEDIATE` (called with the writer lock held).
     private func currentGroup() async throws -> CommitGroup {
         if let group = openGroup.withLock({ $0 }) { return group }
-        try await control("BEGIN IMMEDIATE")
+        try await transactionControl("BEGIN IMMEDIATE")
         let group = CommitGroup()
         openGroup.withLock { $0 = group }
         return group
     }
 
-    /// Runs one statement that opens or ends a transaction or a savepoint, even when the calling task is
-    /// cancelled: skipping it would leave the shared connection inside a transaction that no group owns.
-    private func control(_ statement: String) async throws {
-        let database = self.database
-        try await uncancelled { try await database.raw(SQLQueryString(statement)).run() }
+    /// Runs a savepoint statement in place (writer lock held): it cannot be interrupted, so a cancelled caller
+    /// never leaves the shared connection inside a savepoint nobody owns.
+    private func control(_ statement: String) throws {
+        _ = try writer.execute(statement, [])
+    }
+
+    /// Runs `BEGIN IMMEDIATE`, `COMMIT` or `ROLLBACK` on the writer's thread (they may wait for the disk or for
+    /// another process), even when the calling task is cancelled.
+    private func transactionControl(_ statement: String) async throws {
+        let writer = self.writer
+        let thread = writerThread
+        try await uncancelled { _ = try await thread.runIfActive { try writer.execute(statement, []) } }
     }
 
     /// Commits (or, when broken, rolls back) the group and wakes its waiting members (writer lock held).
@@ -177,13 +207,13 @@ public final class SQLiteStore: SQLStoreAdapter {
         var failure: (any Error)?
         if group.broken {
             failure = StoreError("a transaction of the same commit group failed to roll back; retry")
-            try? await control("ROLLBACK")
+            try? await transactionControl("ROLLBACK")
         } else {
             do {
-                try await control("COMMIT")
+                try await transactionControl("COMMIT")
             } catch {
                 failure = error
-                try? await control("ROLLBACK")
+                try? await transactionControl("ROLLBACK")
             }
         }
         group.finish(failure)
@@ -205,13 +235,18 @@ public final class SQLiteStore: SQLStoreAdapter {
     /// Closes the connections, once (later calls return at once), even from a cancelled task.
     public func close() async throws {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        let readers = self.readers.map(\.connection)
-        let connection = self.connection
+        let handles = [writer] + readers.map(\.handle)
         let writerThread = self.writerThread
+        let readerThreads = self.readerThreads
+        // The locks make sure no statement is running on a connection being closed.
+        await lock.acquire()
+        // A group handed over to this call: commit it for its members, who wait for that.
+        if let group = openGroup.withLock({ $0 }) { _ = await commit(group) }
+        for reader in readers { await reader.lock.acquire() }
         try await uncancelled {
-            for reader in readers { try? await reader.close() }
-            try await connection.close()
+            try? await writerThread.runIfActive { for handle in handles { handle.close() } }
             try? await writerThread.shutdownGracefully()
+            try? await readerThreads.shutdownGracefully()
         }
     }
 

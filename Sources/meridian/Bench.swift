@@ -236,6 +236,19 @@ struct BenchOrders: AsyncParsableCommand {
     @Option(help: "The admin that creates the products.")
     var adminEmail: String = "admin@example.com"
 
+    @Option(help: "How customers wait for confirmation: prefer (Prefer: wait, long polling) or poll (every 5-20 ms).")
+    var wait: String = "prefer"
+
+    @Option(
+        help: """
+            The same-run denominator: the store to measure raw transactions on first (sqlite:PATH, a scratch file on \
+            the server's disk, or the server's postgres:// URL; a scratch table is dropped afterwards).
+            """)
+    var floorStorageUrl: String?
+
+    @Option(help: "Seconds of the store measurement.")
+    var floorDuration: Int = 5
+
     @Flag(help: "Print the results as JSON.")
     var json = false
 
@@ -243,6 +256,11 @@ struct BenchOrders: AsyncParsableCommand {
         guard (1...10_000).contains(customers) else { throw ValidationError("--customers must be 1...10000") }
         guard (1...3600).contains(duration) else { throw ValidationError("--duration must be 1...3600 seconds") }
         guard (1...1000).contains(products) else { throw ValidationError("--products must be 1...1000") }
+        guard OrderLoad.WaitMode(rawValue: wait) != nil else { throw ValidationError("--wait must be prefer or poll") }
+        guard (1...600).contains(floorDuration) else { throw ValidationError("--floor-duration must be 1...600 seconds") }
+        if let floorStorageUrl, !floorStorageUrl.hasPrefix("sqlite:"), !floorStorageUrl.hasPrefix("postgres") {
+            throw ValidationError("--floor-storage-url must be sqlite:PATH or a postgres:// URL")
+        }
         guard let url = URL(string: target), url.scheme == "http" || url.scheme == "https", url.host != nil else {
             throw ValidationError("--target must be an http(s) URL")
         }
@@ -251,12 +269,22 @@ struct BenchOrders: AsyncParsableCommand {
         }
     }
 
+    /// Raw store transactions per second on `--floor-storage-url`, or nil without it.
+    func storeFloor() async throws -> Double? {
+        guard let url = floorStorageUrl else { return nil }
+        return try await withStore(url: url, logger: Logger(label: "meridian.bench")) { store in
+            try await StoreFloor(store: store, duration: .seconds(floorDuration)).run()
+        }
+    }
+
     func run() async throws {
-        let load = OrderLoad(
-            options: .init(
-                target: target.hasSuffix("/") ? String(target.dropLast()) : target, customers: customers,
-                duration: .seconds(duration), products: products, adminEmail: adminEmail,
-                adminPassword: ProcessInfo.processInfo.environment["MERIDIAN_BENCH_ADMIN_PASSWORD"] ?? ""))
+        let floor = try await storeFloor()
+        var options = OrderLoad.Options(
+            target: target.hasSuffix("/") ? String(target.dropLast()) : target, customers: customers,
+            duration: .seconds(duration), products: products, adminEmail: adminEmail,
+            adminPassword: ProcessInfo.processInfo.environment["MERIDIAN_BENCH_ADMIN_PASSWORD"] ?? "")
+        options.wait = OrderLoad.WaitMode(rawValue: wait) ?? .prefer
+        let load = OrderLoad(options: options)
         let result: OrderLoad.Result
         do {
             result = try await load.run()
@@ -267,7 +295,7 @@ struct BenchOrders: AsyncParsableCommand {
         let memory = await BenchIngest.serverMemory(host: url.host ?? "127.0.0.1", port: url.port ?? 80)
         let ms = OrderLoad.Result.milliseconds
         var results: [String: Any] = [
-            "customers": customers, "duration_seconds": duration,
+            "customers": customers, "duration_seconds": duration, "wait": wait,
             "confirmed_orders_per_second": (result.confirmedPerSecond * 10).rounded() / 10,
             "placed": result.placed, "confirmed": result.confirmed, "not_confirmed": result.notConfirmed,
             "refused": Dictionary(uniqueKeysWithValues: result.refused.map { (String($0.key), $0.value) }),
@@ -276,6 +304,10 @@ struct BenchOrders: AsyncParsableCommand {
             "confirmation_ms": ["p50": ms(result.confirmation, 50), "p99": ms(result.confirmation, 99)],
         ]
         if let memory { results["server_peak_rss_mb"] = (Double(memory.peak) / 1_048_576).rounded() }
+        if let floor {
+            results["store_transactions_per_second"] = floor.rounded()
+            results["orders_per_1000_store_transactions"] = (result.confirmedPerSecond / floor * 10_000).rounded() / 10
+        }
         if json {
             let data = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys, .prettyPrinted])
             print(String(decoding: data, as: UTF8.self))
@@ -291,6 +323,12 @@ struct BenchOrders: AsyncParsableCommand {
                     format: "confirmation: p50 %.1f ms, p99 %.1f ms (placement to CONFIRMED, server clock)",
                     ms(result.confirmation, 50), ms(result.confirmation, 99)))
             if !result.refused.isEmpty { print("refused:      \(result.refused)") }
+            if let floor {
+                print(
+                    String(
+                        format: "store floor:  %.0f raw transactions/s; %.1f confirmed orders per 1000 of them",
+                        floor, result.confirmedPerSecond / floor * 1000))
+            }
         }
     }
 }

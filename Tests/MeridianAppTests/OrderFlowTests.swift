@@ -125,6 +125,47 @@ import Testing
         }
     }
 
+    @Test func preferWaitAnswersOnceThePaymentSettledAndNoLaterThanTheWaitAsked() async throws {
+        // The provider takes 300 ms, so an answer without waiting is still AWAITING_PAYMENT.
+        try await AllInOne.with(["payments.latencyMs": .init(.int(300), isSecret: false)]) { platform in
+            let admin = try await platform.admin()
+            let mug = try await product(platform, admin, name: "Mug", cents: 1250, stock: 5)
+            let ada = try await platform.customer("ada@example.com")
+            let order = ["payment_method": "pm_card_visa", "items": [["product_id": mug, "quantity": 1]]] as [String: Any]
+
+            let placed = try await platform.call(
+                "POST", "/api/orders", token: ada, json: order, headers: ["Prefer": "wait=10"])
+            #expect(placed.status == 201, "\(placed)")
+            #expect(placed.object["status"] as? String == "CONFIRMED")
+            #expect(placed.headers["preference-applied"] == "wait=10")
+
+            // On a read: a declined order is answered FAILED once the payment failed.
+            let declined = try await platform.call(
+                "POST", "/api/orders", token: ada, json: ["payment_method": "pm_card_chargeDeclined", "items": order["items"]!])
+            #expect(declined.object["status"] as? String == "AWAITING_PAYMENT")
+            let id = try #require(declined.object["id"] as? String)
+            let read = try await platform.call("GET", "/api/orders/\(id)", token: ada, headers: ["Prefer": "wait=10"])
+            #expect(read.object["status"] as? String == "FAILED")
+
+            // The wait asked bounds the answer: one second, then the order as it is. More than the maximum is the maximum;
+            // a malformed preference is ignored, never an error.
+            let slow = try await platform.call(
+                "POST", "/api/orders", token: ada,
+                json: ["payment_method": "pm_card_visa", "items": order["items"]!], headers: ["Prefer": "wait=0"])
+            #expect(slow.object["status"] as? String == "AWAITING_PAYMENT")
+            #expect(slow.headers["preference-applied"] == "wait=0")
+            for garbage in ["wait=-1", "wait=abc", "wait", "respond-async, wait=1e3", String(repeating: "w", count: 4000)] {
+                let answer = try await platform.call(
+                    "GET", "/api/orders/\(id)", token: ada, headers: ["Prefer": garbage])
+                #expect(answer.status == 200, "\(garbage): \(answer)")
+                #expect(answer.headers["preference-applied"] == nil)
+            }
+            let capped = try await platform.call(
+                "GET", "/api/orders/\(id)", token: ada, headers: ["Prefer": "wait=99999999999999999999999"])
+            #expect(capped.headers["preference-applied"] == "wait=30")
+        }
+    }
+
     @Test func anUnpaidOrderIsCancelledWhenItsReservationExpiresAndALatePaymentIsRefunded() async throws {
         // Reservations last one second; the provider takes three: the sweeper cancels first.
         try await AllInOne.with([

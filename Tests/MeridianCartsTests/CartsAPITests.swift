@@ -154,12 +154,10 @@ extension TestResponse {
             let consumer = try await harness.log.makeConsumer(ConsumerOptions(group: "carts", topics: ["product.deleted"]))
             let records = try await consumer.poll(maxRecords: 10, timeout: .seconds(5))
             #expect(records.count == 1)
-            let handler = CartEventHandler(
-                carts: harness.carts,
-                handling: EventHandling(
-                    eventLog: harness.log, topics: Topics(), consumer: "carts", logger: Logger(label: "test")),
-                logger: Logger(label: "test"))
-            try await handler.handle(records)
+            let handler = CartEventHandler(carts: harness.carts, logger: Logger(label: "test"))
+            let handling = EventHandling(
+                eventLog: harness.log, topics: Topics(), consumer: "carts", logger: Logger(label: "test"))
+            try await handling.dispatch(records, handler.handle)
             // A line of the product written after the event was applied: a redelivery must not touch it.
             _ = try await harness.carts.add(1, of: ProductID(rawValue: mug), for: "bob")
             #expect(

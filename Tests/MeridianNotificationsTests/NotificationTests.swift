@@ -39,9 +39,14 @@ import Testing
             configuration.firstBackoff = .milliseconds(5)
             return Notifier(
                 notifications: store, channel: channel, templates: try NotificationTemplates(), users: Directory(),
-                handling: EventHandling(
-                    eventLog: log, topics: Topics(), consumer: "notifications", logger: Logger(label: "test")),
                 configuration: configuration, logger: Logger(label: "test"))
+        }
+
+        /// Hands the records to `notifier` the way the notifications consumer does (retries, dead letters).
+        func deliver(_ records: [ConsumedRecord], to notifier: Notifier) async throws {
+            let handling = EventHandling(
+                eventLog: log, topics: Topics(), consumer: "notifications", logger: Logger(label: "test"))
+            try await handling.dispatch(records, notifier.handle)
         }
 
         func close() async {
@@ -89,8 +94,8 @@ import Testing
             let port = try #require(client.port)
             let notifier = try setup.notifier(WebhookChannel(url: "http://127.0.0.1:\(port)/hook"))
             let record = try Self.confirmed("o1")
-            try await notifier.handle([record])
-            try await notifier.handle([record])
+            try await setup.deliver([record], to: notifier)
+            try await setup.deliver([record], to: notifier)
         }
         let calls = receiver.calls.withLock { $0 }
         #expect(calls.count == 3)
@@ -111,7 +116,8 @@ import Testing
         let receiver = Receiver(failures: .max)
         try await receiver.application.test(.live) { client in
             let port = try #require(client.port)
-            try await setup.notifier(WebhookChannel(url: "http://127.0.0.1:\(port)/hook")).handle([try Self.confirmed("o2")])
+            let notifier = try setup.notifier(WebhookChannel(url: "http://127.0.0.1:\(port)/hook"))
+            try await setup.deliver([try Self.confirmed("o2")], to: notifier)
         }
         #expect(receiver.calls.withLock { $0.count } == 3)
         let listed = try await setup.store.list(user: "u1", offset: 0, limit: 10).notifications
@@ -152,7 +158,7 @@ import Testing
         let channel = SMTPChannel(client: SMTPClient(host: "127.0.0.1", port: port), from: "shop@meridian.test")
         try await Self.waitForListener(port: port)
         let notifier = try setup.notifier(channel)
-        try await notifier.handle([try Self.confirmed("o3")])
+        try await setup.deliver([try Self.confirmed("o3")], to: notifier)
 
         let files = try FileManager.default.contentsOfDirectory(atPath: maildir + "/new")
         #expect(files.count == 1)

@@ -62,11 +62,7 @@ import Testing
     {
         let database = try await migrated(backend)
         let orders = SQLOrderStore(store: database.store, topics: Self.topics)
-        let saga = OrderSaga(
-            orders: orders,
-            handling: EventHandling(
-                eventLog: NeverEventLog(), topics: Self.topics, consumer: "orders", logger: Logger(label: "test")),
-            metrics: OrderMetrics(), logger: Logger(label: "test"))
+        let saga = OrderSaga(orders: orders, metrics: OrderMetrics(), logger: Logger(label: "test"))
         let expired = order(expiresIn: -1)
         let fresh = order()
         _ = try await orders.create(expired, fromCart: false)

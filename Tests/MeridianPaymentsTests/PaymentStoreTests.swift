@@ -43,13 +43,12 @@ import Testing
         let payments = SQLPaymentStore(store: database.store, topics: Self.topics)
         let provider = CountingProvider()
         let processor = PaymentProcessor(
-            payments: payments, provider: provider,
-            handling: EventHandling(eventLog: log, topics: Self.topics, consumer: "payments", logger: Logger(label: "test")),
-            metrics: PaymentMetrics(), logger: Logger(label: "test"))
+            payments: payments, provider: provider, metrics: PaymentMetrics(), logger: Logger(label: "test"))
+        let handling = EventHandling(eventLog: log, topics: Self.topics, consumer: "payments", logger: Logger(label: "test"))
 
         let record = try requested("o1")
-        try await processor.handleRequests([record, record])
-        try await processor.handleRequests([record])
+        try await handling.dispatch([record, record], processor.handleRequest)
+        try await handling.dispatch([record], processor.handleRequest)
         #expect(provider.charges.withLock { $0 } == 1)
         #expect(try await payments.find(order: "o1")?.status == .succeeded)
 
@@ -60,11 +59,12 @@ import Testing
 
         // Cancelled before it was charged: it never is.
         #expect(try await payments.orderCancelled(eventID: "c2", order: "o2", user: "u1") == .voided)
-        try await processor.handleRequests([try requested("o2")])
+        try await handling.dispatch([try requested("o2")], processor.handleRequest)
         #expect(provider.charges.withLock { $0 } == 1)
         #expect(try await payments.find(order: "o2")?.status == .voided)
 
-        try await processor.handleRequests([try requested("o3", method: "pm_card_chargeDeclinedInsufficientFunds")])
+        try await handling.dispatch(
+            [try requested("o3", method: "pm_card_chargeDeclinedInsufficientFunds")], processor.handleRequest)
         #expect(try await payments.find(order: "o3")?.reason == "insufficient_funds")
         #expect(
             try await outboxTypes(database.store, service: "payments") == [

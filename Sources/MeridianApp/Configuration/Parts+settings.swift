@@ -38,10 +38,11 @@ extension UsersController.Configuration {
 }
 
 extension OrdersController.Configuration {
-    /// `orders.reservationTtlSeconds` (600).
+    /// `orders.reservationTtlSeconds` (600) and `orders.maxWaitSeconds` (30).
     init(reader config: SettingsReader) throws {
         self.init()
         reservationTTL = .seconds(try config.int("reservationTtlSeconds", default: 600, in: 1...(7 * 86_400)))
+        maxWait = .seconds(try config.int("maxWaitSeconds", default: 30, in: 0...300))
     }
 }
 

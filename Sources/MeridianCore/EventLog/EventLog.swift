@@ -274,22 +274,6 @@ public protocol EventLogConsumer: Sendable {
 }
 
 extension EventLogConsumer {
-    /// Delivers records to `handler` until the task is cancelled, committing each batch only after
-    /// the handler returned for all of it (at-least-once).
-    public func run(
-        maxRecords: Int = 500,
-        _ handler: @Sendable ([ConsumedRecord]) async throws -> Void
-    ) async throws {
-        while !Task.isCancelled {
-            let records = try await poll(maxRecords: maxRecords, timeout: .milliseconds(500))
-            guard !records.isEmpty else { continue }
-            try await handler(records)
-            try await commit(records)
-        }
-    }
-}
-
-extension EventLogConsumer {
     /// The consumer's records as an async sequence of batches.
     ///
     /// At-least-once: the offsets of a batch are committed when the next batch is requested, that is
