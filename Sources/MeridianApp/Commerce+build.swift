@@ -167,7 +167,7 @@ public func buildOrders(_ context: CommerceContext) -> CommerceParts {
     let orders = SQLOrderStore(store: context.store, topics: context.topics)
     let metrics = OrderMetrics(factory: context.metrics)
     // The saga signals each order it moves on; requests with `Prefer: wait` wake up on it.
-    let updates = KeyedSignal<OrderID>()
+    let updates = KeyedSignal<OrderID, Order>()
     var parts = CommerceParts()
     parts.routes.append(
         OrdersController(

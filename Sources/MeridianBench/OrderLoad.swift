@@ -25,6 +25,8 @@ public struct OrderLoad: Sendable {
     public struct Options: Sendable {
         public var target: String
         public var wait: WaitMode = .prefer
+        /// Ordering before the measurement starts (consumer groups joining, caches warming); not counted.
+        public var warmup: Duration = .zero
         public var customers: Int
         public var duration: Duration
         public var products: Int
@@ -138,14 +140,15 @@ public struct OrderLoad: Sendable {
             return try await group.reduce(into: [String]()) { $0.append($1) }
         }
 
-        let start = ContinuousClock.now
+        let start = ContinuousClock.now.advanced(by: options.warmup)
         let deadline = start.advanced(by: options.duration)
         let catalog = products
         var result = try await withThrowingTaskGroup(of: Result.self) { group in
             for (number, token) in tokens.enumerated() {
                 group.addTask {
                     try await Self.shop(
-                        api: api, token: token, products: catalog, seed: number, wait: options.wait, until: deadline)
+                        api: api, token: token, products: catalog, seed: number, wait: options.wait, from: start,
+                        until: deadline)
                 }
             }
             return try await group.reduce(into: Result()) { $0.merge($1) }
@@ -156,12 +159,17 @@ public struct OrderLoad: Sendable {
 
     /// One customer's loop until the deadline.
     static func shop(
-        api: API, token: String, products: [String], seed: Int, wait: WaitMode, until deadline: ContinuousClock.Instant
+        api: API, token: String, products: [String], seed: Int, wait: WaitMode, from start: ContinuousClock.Instant,
+        until deadline: ContinuousClock.Instant
     ) async throws -> Result {
-        var result = Result()
+        var counted = Result()
         var next = seed
         while ContinuousClock.now < deadline {
             next = (next &* 1_103_515_245 &+ 12_345) & 0x7fff_ffff
+            // An order placed during the warm-up is not counted, whenever it is confirmed.
+            var result = Result()
+            let measured = ContinuousClock.now >= start
+            defer { if measured { counted.merge(result) } }
             do {
                 let added = try await api.call(
                     .POST, "/api/cart/items", token: token, json: ["product_id": products[next % products.count], "quantity": 1])
@@ -207,7 +215,7 @@ public struct OrderLoad: Sendable {
                 result.errors += 1
             }
         }
-        return result
+        return counted
     }
 
     /// JSON calls to the target.

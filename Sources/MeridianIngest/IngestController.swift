@@ -39,6 +39,7 @@ public struct IngestController: APIRoutes {
     /// `{"results": [{"index", "id"?, "status", "reason"?}...], "accepted": n, ...}`.
     static func batchBody(_ results: [(index: Int, outcome: IngestOutcome)]) -> [UInt8] {
         var json = JSONText()
+        json.reserveCapacity(100 + results.count * 90)
         json.beginObject()
         json.beginArray("results")
         var counts: [IngestOutcome.Status: Int] = [:]
@@ -115,19 +116,25 @@ public struct IngestController: APIRoutes {
             throw ProblemDetails(.unprocessableContent, slug: "invalid-event", detail: "the batch is empty")
         }
         var items = [IngestOutcome?](repeating: nil, count: decoded.count)
-        var valid: [(index: Int, event: CloudEvent)] = []
+        var events: [CloudEvent] = []
+        var positions: [Int] = []
+        events.reserveCapacity(decoded.count)
+        positions.reserveCapacity(decoded.count)
+        var bytes = 0
         for (index, result) in decoded.enumerated() {
             switch result {
-            case .success(let event): valid.append((index, event))
+            case .success(let event):
+                bytes += event.data.count + 200
+                events.append(event)
+                positions.append(index)
             case .failure(let error): items[index] = IngestOutcome(id: nil, status: .rejected, reason: error.description)
             }
         }
-        ingestor.countRejected(decoded.count - valid.count)
-        if !valid.isEmpty {
-            let bytes = valid.reduce(0) { $0 + $1.event.data.count + 200 }
-            try admit(client: client ?? context.peerAddress, events: valid.count, bytes: bytes)
-            let outcomes = await ingestor.publish(valid.map(\.event), bytes: bytes, traceparent: traceparent(request))
-            for (entry, outcome) in zip(valid, outcomes) { items[entry.index] = outcome }
+        ingestor.countRejected(decoded.count - events.count)
+        if !events.isEmpty {
+            try admit(client: client ?? context.peerAddress, events: events.count, bytes: bytes)
+            let outcomes = await ingestor.publish(events, bytes: bytes, traceparent: traceparent(request))
+            for (index, outcome) in zip(positions, outcomes) { items[index] = outcome }
         }
         return Self.response(Self.batchBody(items.enumerated().map { ($0.offset, $0.element!) }), status: .ok)
     }

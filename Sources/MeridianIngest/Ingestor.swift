@@ -160,6 +160,7 @@ public final class Ingestor: Sendable {
         let now = clock()
         var outcomes = [IngestOutcome?](repeating: nil, count: events.count)
         var toPublish: [(index: Int, key: DuplicateWindow.Key?, record: EventRecord)] = []
+        toPublish.reserveCapacity(events.count)
         // A repeat of an event earlier in the same request shares that event's fate.
         var repeats: [(index: Int, of: Int)] = []
         var firstInRequest: [DuplicateWindow.Key: Int] = [:]
@@ -215,6 +216,7 @@ public final class Ingestor: Sendable {
 
         var completed: [DuplicateWindow.Key] = []
         var abandoned: [DuplicateWindow.Key] = []
+        var published = 0
         for (slot, result) in results.enumerated() {
             let (index, key, _) = toPublish[slot]
             let id = events[index].id
@@ -222,7 +224,7 @@ public final class Ingestor: Sendable {
             case .success:
                 outcomes[index] = IngestOutcome(id: id, status: .accepted)
                 if let key { completed.append(key) }
-                metrics.count(.published, 1)
+                published += 1
             case .failure(let error):
                 if case .success = deadLetterResults[slot] {
                     outcomes[index] = IngestOutcome(id: id, status: .deadLettered, reason: error.message)
@@ -252,6 +254,7 @@ public final class Ingestor: Sendable {
             }
             outcomes[index] = outcome
         }
+        metrics.count(.published, published)
         metrics.count(.duplicate, outcomes.count { $0?.status == .duplicate })
         return outcomes.map { $0! }
     }

@@ -6,7 +6,15 @@ import Metrics
 import Synchronization
 
 /// Waits for the delivery reports of one `append` call and resumes its caller once all are in.
+///
+/// Each message's librdkafka opaque points into one buffer of slots (batch, index) allocated per call, not
+/// to an object per message; the batch keeps itself alive until its last report came.
 final class DeliveryBatch: Sendable {
+    struct Slot {
+        let batch: Unmanaged<DeliveryBatch>
+        let index: Int
+    }
+
     private struct State {
         var results: [Result<RecordPosition, EventLogError>?]
         var remaining: Int
@@ -14,10 +22,47 @@ final class DeliveryBatch: Sendable {
 
     private let state: Mutex<State>
     private let continuation: CheckedContinuation<[Result<RecordPosition, EventLogError>], Never>
+    private let records: [EventRecord]
+    private nonisolated(unsafe) let slots: UnsafeMutablePointer<Slot>
 
-    init(count: Int, continuation: CheckedContinuation<[Result<RecordPosition, EventLogError>], Never>) {
-        self.state = Mutex(State(results: Array(repeating: nil, count: count), remaining: count))
+    /// A batch for `records`, retained until every record has its result (``complete(_:_:)``).
+    static func start(
+        _ records: [EventRecord], continuation: CheckedContinuation<[Result<RecordPosition, EventLogError>], Never>
+    ) -> DeliveryBatch {
+        let batch = DeliveryBatch(records, continuation: continuation)
+        let retained = Unmanaged.passRetained(batch)
+        for index in records.indices {
+            (batch.slots + index).initialize(to: Slot(batch: retained, index: index))
+        }
+        return batch
+    }
+
+    private init(_ records: [EventRecord], continuation: CheckedContinuation<[Result<RecordPosition, EventLogError>], Never>) {
+        self.state = Mutex(State(results: Array(repeating: nil, count: records.count), remaining: records.count))
         self.continuation = continuation
+        self.records = records
+        self.slots = .allocate(capacity: records.count)
+    }
+
+    deinit {
+        slots.deinitialize(count: records.count)
+        slots.deallocate()
+    }
+
+    /// The opaque of message `index`.
+    func opaque(_ index: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(slots + index) }
+
+    /// Completes the message whose opaque this is.
+    static func complete(opaque: UnsafeMutableRawPointer, partition: Int32, offset: Int64, error: rd_kafka_resp_err_t) {
+        let slot = opaque.assumingMemoryBound(to: Slot.self).pointee
+        let batch = slot.batch.takeUnretainedValue()
+        if error == RD_KAFKA_RESP_ERR_NO_ERROR {
+            batch.complete(
+                slot.index, .success(RecordPosition(topic: batch.records[slot.index].topic, partition: partition, offset: offset))
+            )
+        } else {
+            batch.complete(slot.index, .failure(EventLogError(kafka: error)))
+        }
     }
 
     func complete(_ index: Int, _ result: Result<RecordPosition, EventLogError>) {
@@ -27,20 +72,10 @@ final class DeliveryBatch: Sendable {
             state.remaining -= 1
             return state.remaining == 0 ? state.results.map { $0! } : nil
         }
-        if let done { continuation.resume(returning: done) }
-    }
-}
-
-/// The per-message opaque handed to librdkafka and given back in its delivery report.
-final class MessageTicket {
-    let batch: DeliveryBatch
-    let index: Int
-    let topic: String
-
-    init(batch: DeliveryBatch, index: Int, topic: String) {
-        self.batch = batch
-        self.index = index
-        self.topic = topic
+        if let done {
+            continuation.resume(returning: done)
+            Unmanaged.passUnretained(self).release()
+        }
     }
 }
 
@@ -64,17 +99,9 @@ final class KafkaProducer: Sendable {
         installCallbacks(conf: conf, context: context)
         rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
             guard let message, let opaque = message.pointee._private else { return }
-            let ticket = Unmanaged<MessageTicket>.fromOpaque(opaque).takeRetainedValue()
-            let error = message.pointee.err
-            if error == RD_KAFKA_RESP_ERR_NO_ERROR {
-                ticket.batch.complete(
-                    ticket.index,
-                    .success(
-                        RecordPosition(
-                            topic: ticket.topic, partition: message.pointee.partition, offset: message.pointee.offset)))
-            } else {
-                ticket.batch.complete(ticket.index, .failure(EventLogError(kafka: error)))
-            }
+            DeliveryBatch.complete(
+                opaque: opaque, partition: message.pointee.partition, offset: message.pointee.offset,
+                error: message.pointee.err)
         }
         var errorText = [CChar](repeating: 0, count: 512)
         guard let raw = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errorText, errorText.count) else {
@@ -106,17 +133,15 @@ final class KafkaProducer: Sendable {
     func produce(_ records: [EventRecord]) async -> [Result<RecordPosition, EventLogError>] {
         guard !records.isEmpty else { return [] }
         return await withCheckedContinuation { continuation in
-            let batch = DeliveryBatch(count: records.count, continuation: continuation)
+            let batch = DeliveryBatch.start(records, continuation: continuation)
             let running = lifecycle.withLock { $0 == .running }
             for (index, record) in records.enumerated() {
                 guard running else {
                     batch.complete(index, .failure(EventLogError(.closed, "the Kafka producer is shutting down")))
                     continue
                 }
-                let ticket = Unmanaged.passRetained(MessageTicket(batch: batch, index: index, topic: record.topic))
-                let code = send(record, opaque: ticket.toOpaque())
+                let code = send(record, opaque: batch.opaque(index))
                 if code != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    ticket.release()
                     batch.complete(index, .failure(EventLogError(kafka: code)))
                 }
             }

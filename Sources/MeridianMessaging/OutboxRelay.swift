@@ -58,8 +58,12 @@ public struct OutboxRelay: Service {
             do {
                 let signal = store.commits.signal(for: service)
                 let seen = signal.version
+                // A short batch took everything committed before `seen`: wait for the next commit (one that came
+                // meanwhile has moved the signal on already, so the wait returns at once).
                 let published = try await publishOnce()
-                if published == 0 { await signal.wait(after: seen, timeout: configuration.idleInterval) }
+                if published < configuration.batchSize {
+                    await signal.wait(after: seen, timeout: configuration.idleInterval)
+                }
             } catch  where error is CancellationError || Task.isCancelled {
                 return  // stopping: what was not published stays in the outbox
             } catch {

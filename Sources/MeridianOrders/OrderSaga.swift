@@ -16,12 +16,12 @@ import MeridianStorage
 /// ```
 public struct OrderSaga: Sendable {
     let orders: any OrderStore
-    let updates: KeyedSignal<OrderID>
+    let updates: KeyedSignal<OrderID, Order>
     let metrics: OrderMetrics
     let logger: Logger
 
-    /// - Parameter updates: signalled for each order the saga moves on (requests waiting for it wake up).
-    public init(orders: any OrderStore, updates: KeyedSignal<OrderID> = .init(), metrics: OrderMetrics, logger: Logger) {
+    /// - Parameter updates: signalled with each order the saga moves on (requests waiting for it wake up with it).
+    public init(orders: any OrderStore, updates: KeyedSignal<OrderID, Order> = .init(), metrics: OrderMetrics, logger: Logger) {
         self.orders = orders
         self.updates = updates
         self.metrics = metrics
@@ -49,7 +49,7 @@ public struct OrderSaga: Sendable {
         }
         let changed = try await orders.apply(happened, to: order, eventID: event.id, at: Date())
         if let changed {
-            updates.signal(order)
+            updates.signal(order, changed)
             metrics.reached(changed.status)
             logger.info("order \(changed.status.metricLabel)", metadata: ["order_id": "\(changed.id)"])
         }
@@ -60,8 +60,8 @@ public struct OrderSaga: Sendable {
     public func sweep(now: Date = Date()) async throws -> Int {
         var cancelled = 0
         for id in try await orders.expired(before: now, limit: 200) {
-            guard try await orders.apply(.reservationExpired, to: id, eventID: nil, at: now) != nil else { continue }
-            updates.signal(id)
+            guard let changed = try await orders.apply(.reservationExpired, to: id, eventID: nil, at: now) else { continue }
+            updates.signal(id, changed)
             cancelled += 1
             metrics.reached(.cancelled)
             logger.info("order cancelled: reservation expired", metadata: ["order_id": "\(id)"])

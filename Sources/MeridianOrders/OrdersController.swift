@@ -25,14 +25,15 @@ public struct OrdersController: APIRoutes {
 
     let orders: any OrderStore
     let placeOrder: PlaceOrder
-    let updates: KeyedSignal<OrderID>
+    let updates: KeyedSignal<OrderID, Order>
     let configuration: Configuration
     let metrics: OrderMetrics
     let logger: Logger
 
     /// - Parameter updates: the signal the saga gives for each order it moves on (``OrderSaga``).
     public init(
-        orders: any OrderStore, catalog: any ProductCatalog, carts: any CartContents, updates: KeyedSignal<OrderID> = .init(),
+        orders: any OrderStore, catalog: any ProductCatalog, carts: any CartContents,
+        updates: KeyedSignal<OrderID, Order> = .init(),
         configuration: Configuration = .init(), metrics: OrderMetrics, logger: Logger
     ) {
         self.orders = orders
@@ -114,10 +115,6 @@ public struct OrdersController: APIRoutes {
                     .badRequest, slug: "invalid-header",
                     detail: "Idempotency-Key must be 1 to 255 visible ASCII characters", field: "Idempotency-Key")
             }
-            // A retry answers before its body is even read.
-            if let existing = try await orders.find(user: user, idempotencyKey: key) {
-                return try await respond(existing, status: .ok, replayed: true, request: request)
-            }
         }
         let placement = try await decodeJSONBody(Placement.self, from: request, context: context)
         switch try await placeOrder(
@@ -146,25 +143,36 @@ public struct OrdersController: APIRoutes {
     /// With `Prefer: wait=N`, waits up to N seconds (at most ``Configuration/maxWait``) while `order` awaits
     /// payment, woken by the saga's signal and looking again every ``Configuration/recheckInterval``;
     /// returns the order as it is then and the wait honoured (nil when none was asked).
-    func settle(_ order: Order, request: Request) async throws -> (Order, Int?) {
-        guard let asked = Preferences(request.headers).wait else { return (order, nil) }
+    ///
+    /// - Parameter watching: a watch of the order begun before `order` was read, if any (one read fewer).
+    func settle(_ order: Order, request: Request, watching: KeyedSignal<OrderID, Order>.Watch? = nil) async throws -> (
+        Order, Int?
+    ) {
+        guard let asked = Preferences(request.headers).wait else {
+            if let watching { updates.end(watching) }
+            return (order, nil)
+        }
         let seconds = min(asked, Int(configuration.maxWait.timeInterval))
         let deadline = ContinuousClock.now.advanced(by: .seconds(seconds))
         var order = order
+        // Always watch before reading, so a change between the read and the wait is not missed.
+        var watch = watching ?? updates.watch(order.id)
+        defer { updates.end(watch) }
+        if watching == nil, order.status == .awaitingPayment, seconds > 0 {
+            order = try await orders.find(order.id) ?? order
+        }
         while order.status == .awaitingPayment, !Task.isCancelled {
             let left = ContinuousClock.now.duration(to: deadline)
             guard left > .zero else { break }
-            let watch = updates.watch(order.id)
-            guard let now = try await orders.find(order.id) else {
-                updates.end(watch)
-                break
+            // Woken with the order the saga changed in this process; otherwise (the recheck interval passed,
+            // another process may have changed it) read it again.
+            if let changed = await updates.wait(watch, timeout: min(left, configuration.recheckInterval)) {
+                order = changed
+                continue
             }
+            watch = updates.watch(order.id)
+            guard let now = try await orders.find(order.id) else { break }
             order = now
-            guard order.status == .awaitingPayment else {
-                updates.end(watch)
-                break
-            }
-            await updates.wait(watch, timeout: min(left, configuration.recheckInterval))
         }
         return (order, seconds)
     }
@@ -189,9 +197,17 @@ public struct OrdersController: APIRoutes {
     }
 
     func read(_ request: Request, context: MeridianRequestContext) async throws -> Response {
-        let order = try await context.ownResource(
-            "order", find: { try await orders.find(OrderID($0)) }, owner: \.userID.rawValue)
-        let (settled, waited) = try await settle(order, request: request)
+        // Asked to wait: watch the order before reading it, so the read below is also the wait's first look.
+        let watch = Preferences(request.headers).wait.map { _ in updates.watch(OrderID(context.parameter("id"))) }
+        let order: Order
+        do {
+            order = try await context.ownResource(
+                "order", find: { try await orders.find(OrderID($0)) }, owner: \.userID.rawValue)
+        } catch {
+            if let watch { updates.end(watch) }
+            throw error
+        }
+        let (settled, waited) = try await settle(order, request: request, watching: watch)
         return jsonResponse(
             OrderView(settled), headers: waited.map { [Preferences.preferenceApplied: "wait=\($0)"] } ?? [:])
     }

@@ -9,6 +9,7 @@ import PostgresKit
 import PostgresNIO
 import SQLKit
 import ServiceLifecycle
+import Synchronization
 
 /// PostgreSQL through postgres-nio's connection pool (`PostgresClient`), which this service runs.
 public final class PostgresStore: SQLStoreAdapter {
@@ -16,6 +17,10 @@ public final class PostgresStore: SQLStoreAdapter {
     public let commits = CommitSignals()
     public let client: PostgresClient
     private let logger: Logger
+    /// Set once ``run()`` started the pool: a caller that comes earlier waits for it instead of leasing from a
+    /// pool that does not run yet (which postgres-nio warns about).
+    private let running = Atomic<Bool>(false)
+    private let started = ChangeSignal()
 
     /// Connects to `url` (`postgres://user:password@host:port/database`); the pool runs with ``run()``.
     public init(url: String, logger: Logger) throws {
@@ -98,10 +103,20 @@ public final class PostgresStore: SQLStoreAdapter {
             database: target.database, tls: target.requireTLS ? .require(.makeClientConfiguration()) : .disable)
     }
 
+    /// Returns once ``run()`` has started the pool (at once from then on).
+    private func poolRunning() async {
+        while !running.load(ordering: .acquiring), !Task.isCancelled {
+            let seen = started.version
+            if running.load(ordering: .acquiring) { return }
+            await started.wait(after: seen, timeout: .seconds(1))
+        }
+    }
+
     public func withTransaction<Result: Sendable>(
         _ body: @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
-        try await commits.afterCommit {
+        await poolRunning()
+        return try await commits.afterCommit {
             try await client.withConnection { connection in
                 let database = connection.sql(queryLogLevel: .trace)
                 try await database.raw("BEGIN").run()
@@ -125,11 +140,14 @@ public final class PostgresStore: SQLStoreAdapter {
     public func withDatabase<Result: Sendable>(
         _ body: @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
-        try await client.withConnection { connection in try await body(connection.sql(queryLogLevel: .trace)) }
+        await poolRunning()
+        return try await client.withConnection { connection in try await body(connection.sql(queryLogLevel: .trace)) }
     }
 
     /// Runs the pool until the task is cancelled (graceful shutdown cancels it).
     public func run() async throws {
+        running.store(true, ordering: .releasing)
+        started.signal()
         await cancelWhenGracefulShutdown { await self.client.run() }
     }
 

@@ -244,7 +244,7 @@ public struct SQLProductStore: ProductStore {
         }
     }
 
-    private static func product(_ row: any SQLRow) throws -> Product {
+    static func product(_ row: any SQLRow) throws -> Product {
         Product(
             id: ProductID(rawValue: try row.decode(column: "id", as: String.self)),
             name: try row.decode(column: "name", as: String.self),

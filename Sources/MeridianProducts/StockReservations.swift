@@ -49,13 +49,14 @@ extension SQLProductStore {
                         """
                         UPDATE products SET reserved = reserved + \(bind: quantity)
                         WHERE id = \(bind: id.rawValue) AND deleted = \(bind: false) AND stock - reserved >= \(bind: quantity)
-                        RETURNING id
+                        RETURNING *
                         """
-                    ).all()
-                    guard let product = try await Self.find(id, in: database) else {
-                        throw Refused(outcome: .unknownProduct(id))
-                    }
-                    guard !taken.isEmpty else {
+                    ).first().map(Self.product)
+                    guard let product = taken else {
+                        // Not taken: say why.
+                        guard let product = try await Self.find(id, in: database) else {
+                            throw Refused(outcome: .unknownProduct(id))
+                        }
                         throw Refused(outcome: .shortOfStock(id, requested: quantity, available: product.available))
                     }
                     try await database.raw(

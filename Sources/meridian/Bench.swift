@@ -249,6 +249,9 @@ struct BenchOrders: AsyncParsableCommand {
     @Option(help: "Seconds of the store measurement.")
     var floorDuration: Int = 5
 
+    @Option(help: "Seconds of ordering before the measured --duration (consumer groups joining); not counted.")
+    var warmup: Int = 0
+
     @Flag(help: "Print the results as JSON.")
     var json = false
 
@@ -258,6 +261,7 @@ struct BenchOrders: AsyncParsableCommand {
         guard (1...1000).contains(products) else { throw ValidationError("--products must be 1...1000") }
         guard OrderLoad.WaitMode(rawValue: wait) != nil else { throw ValidationError("--wait must be prefer or poll") }
         guard (1...600).contains(floorDuration) else { throw ValidationError("--floor-duration must be 1...600 seconds") }
+        guard (0...600).contains(warmup) else { throw ValidationError("--warmup must be 0...600 seconds") }
         if let floorStorageUrl, !floorStorageUrl.hasPrefix("sqlite:"), !floorStorageUrl.hasPrefix("postgres") {
             throw ValidationError("--floor-storage-url must be sqlite:PATH or a postgres:// URL")
         }
@@ -284,6 +288,7 @@ struct BenchOrders: AsyncParsableCommand {
             duration: .seconds(duration), products: products, adminEmail: adminEmail,
             adminPassword: ProcessInfo.processInfo.environment["MERIDIAN_BENCH_ADMIN_PASSWORD"] ?? "")
         options.wait = OrderLoad.WaitMode(rawValue: wait) ?? .prefer
+        options.warmup = .seconds(warmup)
         let load = OrderLoad(options: options)
         let result: OrderLoad.Result
         do {
@@ -295,7 +300,7 @@ struct BenchOrders: AsyncParsableCommand {
         let memory = await BenchIngest.serverMemory(host: url.host ?? "127.0.0.1", port: url.port ?? 80)
         let ms = OrderLoad.Result.milliseconds
         var results: [String: Any] = [
-            "customers": customers, "duration_seconds": duration, "wait": wait,
+            "customers": customers, "duration_seconds": duration, "warmup_seconds": warmup, "wait": wait,
             "confirmed_orders_per_second": (result.confirmedPerSecond * 10).rounded() / 10,
             "placed": result.placed, "confirmed": result.confirmed, "not_confirmed": result.notConfirmed,
             "refused": Dictionary(uniqueKeysWithValues: result.refused.map { (String($0.key), $0.value) }),

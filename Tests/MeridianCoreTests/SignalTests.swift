@@ -6,42 +6,42 @@ import Testing
 /// Wake-ups without polling: a change is never missed, a wait never outlives its timeout or task.
 @Suite struct SignalTests {
     @Test func aSignalWakesTheWatchersOfItsKeyOnly() async throws {
-        let signal = KeyedSignal<String>()
+        let signal = KeyedSignal<String, Int>()
         let a = signal.watch("a")
         let b = signal.watch("b")
         let start = ContinuousClock.now
-        async let woken: Void = signal.wait(a, timeout: .seconds(30))
+        async let woken = signal.wait(a, timeout: .seconds(30))
         try await Task.sleep(for: .milliseconds(20))
-        signal.signal("a")
-        await woken
+        signal.signal("a", 42)
+        #expect(await woken == 42)
         #expect(start.duration(to: .now) < .seconds(5))
-        // "b" was not signalled: its wait ends by the timeout.
+        // "b" was not signalled: its wait ends by the timeout, without a value.
         let before = ContinuousClock.now
-        await signal.wait(b, timeout: .milliseconds(50))
+        #expect(await signal.wait(b, timeout: .milliseconds(50)) == nil)
         #expect(before.duration(to: .now) >= .milliseconds(50))
         #expect(signal.watchedKeys == 0)
     }
 
     @Test func aSignalBetweenTheWatchAndTheWaitIsNotMissed() async {
-        let signal = KeyedSignal<Int>()
+        let signal = KeyedSignal<Int, String>()
         let watch = signal.watch(1)
-        signal.signal(1)
+        signal.signal(1, "changed")
         let start = ContinuousClock.now
-        await signal.wait(watch, timeout: .seconds(30))
+        #expect(await signal.wait(watch, timeout: .seconds(30)) == "changed")
         #expect(start.duration(to: .now) < .seconds(5))
         #expect(signal.watchedKeys == 0)
     }
 
     @Test func aCancelledWaitReturnsAtOnce() async {
-        let signal = KeyedSignal<Int>()
+        let signal = KeyedSignal<Int, Int>()
         let task = Task {
             let watch = signal.watch(7)
-            await signal.wait(watch, timeout: .seconds(30))
+            return await signal.wait(watch, timeout: .seconds(30))
         }
         try? await Task.sleep(for: .milliseconds(20))
         let start = ContinuousClock.now
         task.cancel()
-        await task.value
+        #expect(await task.value == nil)
         #expect(start.duration(to: .now) < .seconds(5))
         #expect(signal.watchedKeys == 0)
     }

@@ -222,7 +222,8 @@ public struct SettingsReader: Sendable {
         let known = log.keys
         let knownVariables = Set(known.map { "MERIDIAN_" + Self.environmentName($0) })
         var warnings: [String] = []
-        let ignoredVariables: Set<String> = ["MERIDIAN_CONFIG_FILE"]
+        // Read by commands rather than settings: the config file's path, the benchmark admin's password.
+        let ignoredVariables: Set<String> = ["MERIDIAN_CONFIG_FILE", "MERIDIAN_BENCH_ADMIN_PASSWORD"]
         for name in environment.keys.sorted() where name.hasPrefix("MERIDIAN_") {
             guard !knownVariables.contains(name), !ignoredVariables.contains(name),
                 !name.hasPrefix("MERIDIAN_KAFKA_PROPERTY_"), !name.hasPrefix("MERIDIAN_TEST_")

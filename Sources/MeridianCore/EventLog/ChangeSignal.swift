@@ -4,7 +4,7 @@ import Synchronization
 /// block instead of polling on a timer.
 public final class ChangeSignal: Sendable {
     private let changes = Atomic<UInt64>(0)
-    private let waiters = KeyedSignal<Bool>()
+    private let waiters = KeyedSignal<Bool, Void>()
 
     public init() {}
 
@@ -14,7 +14,7 @@ public final class ChangeSignal: Sendable {
     /// Wakes every waiter.
     public func signal() {
         changes.add(1, ordering: .releasing)
-        waiters.signal(true)
+        waiters.signal(true, ())
     }
 
     /// Returns when the version moves past `seen`, after `timeout`, or on cancellation, whichever is first.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A CloudEvents 1.0 event as Meridian carries it: attributes plus the `data` bytes.
 ///
@@ -170,25 +171,71 @@ public enum Timestamp {
 
 /// Random (version 4) UUIDs as lower-case text.
 ///
-/// Written by hand: Foundation's `UUID()` opens `/dev/urandom` for every id on Linux, and the ingestor
-/// makes one for every event that comes without an id. This draws from `SystemRandomNumberGenerator`.
+/// Written by hand: Foundation's `UUID()` opens `/dev/urandom` for every id on Linux, and
+/// `SystemRandomNumberGenerator` makes one `getrandom` call per 8 bytes; the ingestor makes an id for every
+/// event that comes without one (hundreds of thousands a second), so the bytes come from the kernel's CSPRNG
+/// (`/dev/urandom`, kept open) 4 KiB at a time, and the text is written in place (one allocation per id).
 public enum RandomID {
-    public static func uuidString() -> String {
-        var generator = SystemRandomNumberGenerator()
-        var high = generator.next() as UInt64
-        var low = generator.next() as UInt64
-        high = (high & ~0xF000) | 0x4000  // version 4
-        low = (low & ~(0xC000 << 48)) | (0x8000 << 48)  // variant 10
-        let hex = Array("0123456789abcdef".utf8)
-        var text = [UInt8](repeating: UInt8(ascii: "-"), count: 36)
-        var position = 0
-        for (word, shiftCount) in [(high, 16), (low, 16)] {
-            for nibble in 0..<shiftCount {
-                if position == 8 || position == 13 || position == 18 || position == 23 { position += 1 }
-                text[position] = hex[Int((word >> UInt64(60 - 4 * nibble)) & 0xF)]
-                position += 1
+    private struct Pool {
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        var used = 4096
+    }
+
+    private static let pool = Mutex(Pool())
+    /// The kernel's CSPRNG, opened once; -1 when it cannot be (then the standard library's generator serves).
+    private static let urandom = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+
+    /// 16 random bytes as two words.
+    private static func next() -> (UInt64, UInt64) {
+        pool.withLock { pool in
+            if pool.used + 16 > pool.bytes.count {
+                pool.bytes.withUnsafeMutableBytes { buffer in
+                    var generator = SystemRandomNumberGenerator()
+                    var filled = 0
+                    while filled < buffer.count {
+                        let got = urandom >= 0 ? read(urandom, buffer.baseAddress! + filled, buffer.count - filled) : -1
+                        if got > 0 {
+                            filled += got
+                        } else if got == 0 || errno != EINTR {
+                            while filled + 8 <= buffer.count {
+                                buffer.storeBytes(of: generator.next() as UInt64, toByteOffset: filled, as: UInt64.self)
+                                filled += 8
+                            }
+                        }
+                    }
+                }
+                pool.used = 0
+            }
+            defer { pool.used += 16 }
+            return pool.bytes.withUnsafeBytes { buffer in
+                (
+                    buffer.loadUnaligned(fromByteOffset: pool.used, as: UInt64.self),
+                    buffer.loadUnaligned(fromByteOffset: pool.used + 8, as: UInt64.self)
+                )
             }
         }
-        return String(decoding: text, as: UTF8.self)
+    }
+
+    public static func uuidString() -> String {
+        var (high, low) = next()
+        high = (high & ~0xF000) | 0x4000  // version 4
+        low = (low & ~(0xC000 << 48)) | (0x8000 << 48)  // variant 10
+        return String(unsafeUninitializedCapacity: 36) { text in
+            var position = 0
+            func put(_ word: UInt64) {
+                for nibble in 0..<16 {
+                    if position == 8 || position == 13 || position == 18 || position == 23 {
+                        text[position] = UInt8(ascii: "-")
+                        position += 1
+                    }
+                    let digit = UInt8((word >> UInt64(60 - 4 * nibble)) & 0xF)
+                    text[position] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
+                    position += 1
+                }
+            }
+            put(high)
+            put(low)
+            return 36
+        }
     }
 }

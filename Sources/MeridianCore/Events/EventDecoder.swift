@@ -251,7 +251,8 @@ public struct EventDecoder: Sendable {
         let suppliedID = try object.string("id")
         let id = suppliedID ?? RandomID.uuidString()
         if id.isEmpty { throw EventDecodingError(.invalid, field: "id", "must not be empty") }
-        if id.count > configuration.maxIDLength {
+        // Counting characters walks grapheme clusters: only when the bytes alone could be too many.
+        if id.utf8.count > configuration.maxIDLength, id.count > configuration.maxIDLength {
             throw EventDecodingError(.invalid, field: "id", "is longer than \(configuration.maxIDLength) characters")
         }
         guard let type = try object.string("type") else {
