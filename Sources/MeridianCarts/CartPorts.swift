@@ -8,7 +8,13 @@ public struct StoreCartContents: CartContents {
         self.carts = carts
     }
 
-    public func lines(of user: UserID) async throws -> [StockRequest] {
-        try await carts.lines(of: user.rawValue).map { StockRequest(productID: $0.product, quantity: $0.quantity) }
+    public func checkout(of user: UserID, for order: OrderID) async throws -> [StockRequest] {
+        try await carts.checkout(user: user.rawValue, order: order.rawValue).map {
+            StockRequest(productID: $0.product, quantity: $0.quantity)
+        }
+    }
+
+    public func restore(order: OrderID) async throws {
+        try await carts.restore(order: order.rawValue, eventID: nil)
     }
 }

@@ -4,7 +4,7 @@ import MeridianCore
 import MeridianStorage
 import SQLKit
 
-/// The carts service's store (its port): each user's lines, and the lines an order was placed from.
+/// The carts service's store (its port): each user's lines, and the lines orders took out of carts.
 public protocol CartStore: Sendable {
     /// The user's lines, oldest first.
     func lines(of user: String) async throws -> [(product: ProductID, quantity: Int)]
@@ -15,9 +15,16 @@ public protocol CartStore: Sendable {
     func clear(for user: String) async throws
     /// Removes every cart's line of a deleted product, once per event id.
     func applyProductDeleted(eventID: String, product: ProductID) async throws -> Bool
-    /// Remembers the lines an order was placed from, once per event id.
+    /// Takes the user's lines into `order` (see ``CartContents/checkout(of:for:)``).
+    func checkout(user: String, order: String) async throws -> [(product: ProductID, quantity: Int)]
+    /// Puts back what `order` took, once per event id when one is given; returns how many lines came back.
+    @discardableResult
+    func restore(order: String, eventID: String?) async throws -> Int
+    /// An order placed before checkouts existed (it left its lines in the cart): remembers them, once per event
+    /// id, unless the order took its lines by checkout.
     func rememberOrderedLines(eventID: String, order: OrderCreated) async throws
-    /// Ends an order's remembered lines, once per event id (confirmed: they leave the cart).
+    /// Ends an order's lines, once per event id: confirmed, what it took is gone for good (and remembered
+    /// lines of an older order leave the cart); otherwise what it took comes back.
     @discardableResult
     func orderEnded(eventID: String, order: String, confirmed: Bool) async throws -> Int
 }
@@ -49,6 +56,17 @@ public struct SQLCartStore: CartStore {
                 CREATE TABLE cart_ordered_lines (
                     order_id TEXT NOT NULL, user_id TEXT NOT NULL, product_id TEXT NOT NULL, quantity BIGINT NOT NULL,
                     PRIMARY KEY (order_id, product_id))
+                """
+            ]),
+        // Lines an order took out of the cart at checkout (``checkout(user:order:)``). `cart_ordered_lines` keeps
+        // the lines of orders placed before: those stayed in the cart and leave it on confirmation.
+        Migration(
+            version: 3, name: "cart_checkouts",
+            [
+                """
+                CREATE TABLE cart_checkouts (
+                    order_id TEXT NOT NULL, user_id TEXT NOT NULL, product_id TEXT NOT NULL, quantity BIGINT NOT NULL,
+                    position INTEGER NOT NULL, PRIMARY KEY (order_id, product_id))
                 """
             ]),
     ]
@@ -145,10 +163,88 @@ public struct SQLCartStore: CartStore {
         }
     }
 
-    /// Remembers the cart lines an order was placed from (`order.created` with `from_cart`), once per event id.
+    /// Takes the user's lines into `order` in one transaction: they move to `cart_checkouts` and leave the
+    /// cart. For an order that took its lines already, returns those and takes nothing more.
+    public func checkout(user: String, order: String) async throws -> [(product: ProductID, quantity: Int)] {
+        try await store.withTransaction { database in
+            let taken = try await Self.checkedOut(order, in: database)
+            guard taken.isEmpty else { return taken.map { ($0.product, $0.quantity) } }
+            let lines = try await database.raw(
+                "SELECT product_id, quantity FROM cart_lines WHERE user_id = \(bind: user) ORDER BY added_at, product_id"
+            ).all().map {
+                (
+                    product: ProductID(rawValue: try $0.decode(column: "product_id", as: String.self)),
+                    quantity: try $0.decode(column: "quantity", as: Int.self)
+                )
+            }
+            for (position, line) in lines.enumerated() {
+                try await database.raw(
+                    """
+                    INSERT INTO cart_checkouts (order_id, user_id, product_id, quantity, position)
+                    VALUES (\(bind: order), \(bind: user), \(bind: line.product.rawValue), \(bind: line.quantity),
+                            \(bind: position))
+                    """
+                ).run()
+            }
+            if !lines.isEmpty {
+                try await database.raw("DELETE FROM cart_lines WHERE user_id = \(bind: user)").run()
+            }
+            return lines
+        }
+    }
+
+    /// Puts back what `order` took: each line's quantity is added to the cart's line of that product (up to
+    /// ``StockRequest/maxQuantity``), then the checkout is forgotten. Once per event id when one is given.
+    @discardableResult
+    public func restore(order: String, eventID: String?) async throws -> Int {
+        try await store.withTransaction { database in
+            if let eventID {
+                guard try await Inbox.claim(eventID, consumer: "carts", in: database) else { return 0 }
+            }
+            return try await Self.restore(order, in: database)
+        }
+    }
+
+    private static func restore(_ order: String, in database: any SQLDatabase) async throws -> Int {
+        let taken = try await checkedOut(order, in: database)
+        let now = Timestamp.format(Date())
+        for line in taken {
+            try await database.raw(
+                """
+                INSERT INTO cart_lines (user_id, product_id, quantity, added_at)
+                VALUES (\(bind: line.user), \(bind: line.product.rawValue), \(bind: line.quantity), \(bind: now))
+                ON CONFLICT (user_id, product_id) DO UPDATE
+                SET quantity = CASE WHEN cart_lines.quantity > \(bind: StockRequest.maxQuantity) - excluded.quantity
+                    THEN \(bind: StockRequest.maxQuantity) ELSE cart_lines.quantity + excluded.quantity END
+                """
+            ).run()
+        }
+        if !taken.isEmpty {
+            try await database.raw("DELETE FROM cart_checkouts WHERE order_id = \(bind: order)").run()
+        }
+        return taken.count
+    }
+
+    private static func checkedOut(_ order: String, in database: any SQLDatabase) async throws
+        -> [(user: String, product: ProductID, quantity: Int)]
+    {
+        try await database.raw(
+            "SELECT user_id, product_id, quantity FROM cart_checkouts WHERE order_id = \(bind: order) ORDER BY position"
+        ).all().map {
+            (
+                try $0.decode(column: "user_id", as: String.self),
+                ProductID(rawValue: try $0.decode(column: "product_id", as: String.self)),
+                try $0.decode(column: "quantity", as: Int.self)
+            )
+        }
+    }
+
+    /// Remembers the cart lines an order placed before checkouts existed was placed from (`order.created` with
+    /// `from_cart`), once per event id; an order that took its lines by checkout needs nothing.
     public func rememberOrderedLines(eventID: String, order: OrderCreated) async throws {
         try await store.withTransaction { database in
             guard try await Inbox.claim(eventID, consumer: "carts", in: database) else { return }
+            guard try await Self.checkedOut(order.orderID, in: database).isEmpty else { return }
             for item in order.items {
                 try await database.raw(
                     """
@@ -161,15 +257,18 @@ public struct SQLCartStore: CartStore {
         }
     }
 
-    /// Ends an order's remembered lines, once per event id: when `confirmed`, the ordered quantities leave
-    /// the cart (a line the user raised since keeps the difference); otherwise the cart stays as it is.
-    /// Returns how many cart lines changed.
+    /// Ends an order's lines, once per event id. Confirmed: what it took at checkout is gone for good, and the
+    /// remembered lines of an order placed before checkouts leave the cart (a line the user raised since keeps
+    /// the difference). Failed or cancelled: what it took comes back to the cart. Returns how many lines changed.
     @discardableResult
     public func orderEnded(eventID: String, order: String, confirmed: Bool) async throws -> Int {
         try await store.withTransaction { database in
             guard try await Inbox.claim(eventID, consumer: "carts", in: database) else { return 0 }
             var changed = 0
             if confirmed {
+                changed += try await database.raw(
+                    "DELETE FROM cart_checkouts WHERE order_id = \(bind: order) RETURNING product_id"
+                ).all().count
                 let lines = try await database.raw(
                     "SELECT user_id, product_id, quantity FROM cart_ordered_lines WHERE order_id = \(bind: order)"
                 ).all()
@@ -191,8 +290,13 @@ public struct SQLCartStore: CartStore {
                     ).run()
                     changed += 1
                 }
+                if !lines.isEmpty {
+                    try await database.raw("DELETE FROM cart_ordered_lines WHERE order_id = \(bind: order)").run()
+                }
+            } else {
+                changed += try await Self.restore(order, in: database)
+                try await database.raw("DELETE FROM cart_ordered_lines WHERE order_id = \(bind: order)").run()
             }
-            try await database.raw("DELETE FROM cart_ordered_lines WHERE order_id = \(bind: order)").run()
             return changed
         }
     }

@@ -93,29 +93,32 @@ public struct PlaceOrder: Sendable {
         else {
             throw FieldViolation(field: "payment_method", "must be a payment method token such as pm_card_visa")
         }
+        let id = newID()
         let fromCart = request.items == nil
         let items: [StockRequest]
         if let sent = request.items {
             try StockRequest.validate(sent)
             items = sent
         } else {
-            items = try await carts.lines(of: request.user)
+            // The cart's lines leave it now, so a second order placed before this one settles cannot include them.
+            items = try await carts.checkout(of: request.user, for: id)
             guard !items.isEmpty else { throw Refusal.emptyCart }
-            try StockRequest.validate(items, field: "cart")
         }
-
-        let id = newID()
-        let now = clock()
-        let expiresAt = now.addingTimeInterval(reservationTTL.timeInterval)
-        let reserved: [ReservedItem]
-        switch try await catalog.reserve(order: id, items: items, expiresAt: expiresAt) {
-        case .reserved(let held): reserved = held
-        case .unknownProduct(let product): throw Refusal.unknownProduct(product)
-        case .shortOfStock(let product, let requested, let available):
-            throw Refusal.shortOfStock(product, requested: requested, available: available)
-        }
-        // From here on the stock is held: every way out that writes no order gives it back.
+        // From here on the cart's lines are taken: every way out that writes no order gives them back, and the
+        // stock too once it is held.
+        var holdsStock = false
         do {
+            if fromCart { try StockRequest.validate(items, field: "cart") }
+            let now = clock()
+            let expiresAt = now.addingTimeInterval(reservationTTL.timeInterval)
+            let reserved: [ReservedItem]
+            switch try await catalog.reserve(order: id, items: items, expiresAt: expiresAt) {
+            case .reserved(let held): reserved = held
+            case .unknownProduct(let product): throw Refusal.unknownProduct(product)
+            case .shortOfStock(let product, let requested, let available):
+                throw Refusal.shortOfStock(product, requested: requested, available: available)
+            }
+            holdsStock = true
             let currencies = Set(reserved.map(\.product.currency))
             guard currencies.count == 1, let currency = currencies.first else {
                 throw Refusal.mixedCurrencies(currencies.sorted())
@@ -138,12 +141,14 @@ public struct PlaceOrder: Sendable {
             case .created(let order):
                 return .placed(order)
             case .existing(let existing):
-                // The same key raced in twice: the first order stands, this attempt's stock goes back.
+                // The same key raced in twice: the first order stands, this attempt's stock and lines go back.
                 try await catalog.release(order: id)
+                if fromCart { try await carts.restore(order: id) }
                 return .replayed(existing)
             }
         } catch {
-            try? await catalog.release(order: id)
+            if holdsStock { try? await catalog.release(order: id) }
+            if fromCart { try? await carts.restore(order: id) }
             throw error
         }
     }

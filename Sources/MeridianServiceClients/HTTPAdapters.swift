@@ -97,7 +97,18 @@ public struct HTTPProductCatalog: ProductCatalog {
     }
 }
 
-/// The carts service over HTTP: its ``CartContents`` port.
+/// A checkout on the wire: the user whose cart an order takes.
+struct CheckoutRequest: Codable {
+    var userID: String
+    var orderID: String
+
+    enum CodingKeys: String, CodingKey {
+        case userID = "user_id"
+        case orderID = "order_id"
+    }
+}
+
+/// The carts service over HTTP: its ``CartContents`` port. Both calls are idempotent per order, so retried.
 public struct HTTPCartContents: CartContents {
     let client: ServiceClient
 
@@ -105,10 +116,17 @@ public struct HTTPCartContents: CartContents {
         self.client = client
     }
 
-    public func lines(of user: UserID) async throws -> [StockRequest] {
-        let (status, body) = try await client.call(.GET, "/internal/carts/\(escape(user.rawValue))/lines", idempotent: true)
+    public func checkout(of user: UserID, for order: OrderID) async throws -> [StockRequest] {
+        let (status, body) = try await client.call(
+            .POST, "/internal/checkouts", body: CheckoutRequest(userID: user.rawValue, orderID: order.rawValue),
+            idempotent: true)
         guard status == 200 else { throw client.unexpected(status, body) }
         return try client.decode([StockRequest].self, body)
+    }
+
+    public func restore(order: OrderID) async throws {
+        let (status, body) = try await client.call(.DELETE, "/internal/checkouts/\(escape(order.rawValue))", idempotent: true)
+        guard status == 204 else { throw client.unexpected(status, body) }
     }
 }
 

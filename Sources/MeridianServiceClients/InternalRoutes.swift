@@ -57,9 +57,17 @@ public struct InternalRoutes: APIRoutes {
             }
         }
         if let carts {
-            group.get("carts/:user/lines") { _, context -> Response in
+            group.post("checkouts") { request, context -> Response in
                 _ = try context.requireService()
-                return jsonResponse(try await carts.lines(of: UserID(context.parameter("user"))))
+                let wanted = try await decodeJSONBody(CheckoutRequest.self, from: request, context: context)
+                let user = try TextRules.check(wanted.userID, field: "user_id", maxCharacters: 100)
+                let order = try TextRules.check(wanted.orderID, field: "order_id", maxCharacters: 100)
+                return jsonResponse(try await carts.checkout(of: UserID(user), for: OrderID(order)))
+            }
+            group.delete("checkouts/:order") { _, context -> Response in
+                _ = try context.requireService()
+                try await carts.restore(order: OrderID(context.parameter("order")))
+                return Response(status: .noContent)
             }
         }
         if let users {

@@ -42,6 +42,10 @@ import Testing
             #expect(placed.object["status"] as? String == "AWAITING_PAYMENT")
             #expect(placed.object["total_cents"] as? Int == 2 * 1250 + 4000)
             let id = try #require(placed.object["id"] as? String)
+            // The ordered lines left the cart at once: ordering the cart again cannot order them twice.
+            #expect(try await platform.call("GET", "/api/cart", token: ada).items.isEmpty)
+            let again = try await platform.call("POST", "/api/orders", token: ada, json: ["payment_method": "pm_card_visa"])
+            #expect(again.status == 422, "\(again)")
 
             // A price change after placing does not change the order: the price was snapshotted.
             #expect(
@@ -61,8 +65,8 @@ import Testing
             #expect(items.first { $0["product_id"] as? String == mug }?["unit_price_cents"] as? Int == 1250)
             let paymentID = try #require(confirmed.object["payment_id"] as? String)
 
-            // The ordered lines leave the cart (once carts consumed order.confirmed).
-            _ = try await platform.eventually("/api/cart", token: ada) { $0.items.isEmpty }
+            // Confirmed: the lines stay out of the cart.
+            #expect(try await platform.call("GET", "/api/cart", token: ada).items.isEmpty)
             let mugStock = try await stock(platform, mug)
             #expect(mugStock.stock == 3 && mugStock.reserved == 0 && mugStock.sold == 2)
             _ = try await platform.eventually("/api/products/\(lamp)", token: nil) { $0.object["sold"] as? Int == 1 }
@@ -118,8 +122,9 @@ import Testing
             _ = try await platform.eventually("/api/products/\(mug)", token: nil) { $0.object["reserved"] as? Int == 0 }
             let after = try await stock(platform, mug)
             #expect(after.stock == 5 && after.sold == 0)
-            // The cart is kept, to try again with another card.
-            #expect(try await platform.call("GET", "/api/cart", token: ada).items.count == 1)
+            // The lines come back to the cart, to try again with another card.
+            let cart = try await platform.eventually("/api/cart", token: ada) { $0.items.count == 1 }
+            #expect(cart.items.first?["quantity"] as? Int == 3)
             let payments = try await platform.call("GET", "/api/payments?order_id=\(id)", token: ada)
             #expect(payments.items.first?["status"] as? String == "failed")
         }

@@ -72,9 +72,27 @@ final class FakeCatalog: ProductCatalog {
     }
 }
 
-struct FakeCart: CartContents {
-    var lines: [StockRequest]
-    func lines(of user: UserID) async throws -> [StockRequest] { lines }
+/// A cart in memory: checkout takes its lines into an order, restore puts them back.
+final class FakeCart: CartContents {
+    let lines: Mutex<[StockRequest]>
+    let taken = Mutex<[OrderID: [StockRequest]]>([:])
+
+    init(lines: [StockRequest]) { self.lines = Mutex(lines) }
+
+    func checkout(of user: UserID, for order: OrderID) async throws -> [StockRequest] {
+        if let taken = taken.withLock({ $0[order] }) { return taken }
+        let lines = self.lines.withLock { lines in
+            defer { lines = [] }
+            return lines
+        }
+        if !lines.isEmpty { taken.withLock { $0[order] = lines } }
+        return lines
+    }
+
+    func restore(order: OrderID) async throws {
+        guard let lines = taken.withLock({ $0.removeValue(forKey: order) }) else { return }
+        self.lines.withLock { $0 += lines }
+    }
 }
 
 @Suite struct PlaceOrderTests {
@@ -87,8 +105,15 @@ struct FakeCart: CartContents {
         _ orders: InMemoryOrders, _ catalog: FakeCatalog, cart: [StockRequest] = [], items: [StockRequest]?,
         method: String = "pm_card_visa", key: String? = nil
     ) async throws -> PlaceOrder.Outcome {
+        try await place(orders, catalog, cart: FakeCart(lines: cart), items: items, method: method, key: key)
+    }
+
+    func place(
+        _ orders: InMemoryOrders, _ catalog: FakeCatalog, cart: FakeCart, items: [StockRequest]?,
+        method: String = "pm_card_visa", key: String? = nil
+    ) async throws -> PlaceOrder.Outcome {
         let placeOrder = PlaceOrder(
-            orders: orders, catalog: catalog, carts: FakeCart(lines: cart), reservationTTL: .seconds(600),
+            orders: orders, catalog: catalog, carts: cart, reservationTTL: .seconds(600),
             clock: { Date(timeIntervalSince1970: 1_800_000_000) })
         return try await placeOrder(.init(user: ada, items: items, paymentMethod: method, idempotencyKey: key))
     }
@@ -121,6 +146,30 @@ struct FakeCart: CartContents {
         }
         #expect(order.totalCents == 3750)
         await #expect(throws: PlaceOrder.Refusal.emptyCart) { try await place(orders, catalog, items: nil) }
+    }
+
+    @Test func anOrderedCartIsEmptyUntilAnOrderThatIsNotWrittenGivesItsLinesBack() async throws {
+        let orders = InMemoryOrders()
+        let catalog = FakeCatalog([mug, lamp])
+        let cart = FakeCart(lines: [.init(productID: mug.id, quantity: 1)])
+        guard case .placed = try await place(orders, catalog, cart: cart, items: nil) else {
+            Issue.record("the cart was not ordered")
+            return
+        }
+        // The lines went into that order: ordering the cart again finds nothing, so nothing is ordered twice.
+        await #expect(throws: PlaceOrder.Refusal.emptyCart) { try await place(orders, catalog, cart: cart, items: nil) }
+        // A refused order gives the lines back, for another try.
+        cart.lines.withLock { $0 = [.init(productID: lamp.id, quantity: 2)] }
+        await #expect(throws: PlaceOrder.Refusal.shortOfStock(lamp.id, requested: 2, available: 1)) {
+            try await place(orders, catalog, cart: cart, items: nil)
+        }
+        #expect(cart.lines.withLock { $0 } == [.init(productID: lamp.id, quantity: 2)])
+        #expect(cart.taken.withLock { $0.count } == 1, "only the placed order keeps lines")
+        // So does an order the store could not write, with its stock.
+        orders.failCreate.withLock { $0 = true }
+        cart.lines.withLock { $0 = [.init(productID: mug.id, quantity: 1)] }
+        await #expect(throws: OrderStoreError.self) { try await place(orders, catalog, cart: cart, items: nil) }
+        #expect(cart.lines.withLock { $0 } == [.init(productID: mug.id, quantity: 1)])
     }
 
     @Test func aRetryWithTheSameKeyIsTheFirstOrder() async throws {

@@ -35,7 +35,12 @@ final class Ports: ProductCatalog, CartContents, UserDirectory, AccountStatus {
 
     func release(order: OrderID) async throws { calls.withLock { $0.append("release \(order)") } }
 
-    func lines(of user: UserID) async throws -> [StockRequest] { [StockRequest(productID: ProductID("mug"), quantity: 2)] }
+    func checkout(of user: UserID, for order: OrderID) async throws -> [StockRequest] {
+        calls.withLock { $0.append("checkout \(user) \(order)") }
+        return [StockRequest(productID: ProductID("mug"), quantity: 2)]
+    }
+
+    func restore(order: OrderID) async throws { calls.withLock { $0.append("restore \(order)") } }
 
     func contact(of user: UserID) async throws -> UserContact? {
         user == UserID("ada") ? UserContact(name: "Ada", email: "ada@example.com") : nil
@@ -76,7 +81,12 @@ final class Ports: ProductCatalog, CartContents, UserDirectory, AccountStatus {
             try await catalog.release(order: OrderID("o/1"))
             #expect(ports.calls.withLock { $0 }.contains("release o/1"), "ids are escaped in paths")
             let carts = HTTPCartContents(client: Self.client("carts", port: port, tokens: tokens, http: http))
-            #expect(try await carts.lines(of: UserID("ada")) == [StockRequest(productID: ProductID("mug"), quantity: 2)])
+            #expect(
+                try await carts.checkout(of: UserID("ada"), for: OrderID("o2")) == [
+                    StockRequest(productID: ProductID("mug"), quantity: 2)
+                ])
+            try await carts.restore(order: OrderID("o/2"))
+            #expect(ports.calls.withLock { $0 }.suffix(2) == ["checkout ada o2", "restore o/2"])
             let users = HTTPUserDirectory(client: Self.client("users", port: port, tokens: tokens, http: http))
             #expect(try await users.contact(of: UserID("ada"))?.email == "ada@example.com")
             #expect(try await users.contact(of: UserID("bob")) == nil)
