@@ -63,9 +63,9 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         for number in 0..<20 { _ = try await log.append(Self.record("e\(number)", key: "k\(number)")) }
         let seen = Mutex<Set<String>>([])
-        try await Self.consume(log, until: { seen.withLock { $0.count } == 20 }) { event in
-            _ = seen.withLock { $0.insert(event.id) }
-        }
+        try await Self.consume(
+            log, until: { seen.withLock { $0.count } == 20 },
+            handle: { event in _ = seen.withLock { $0.insert(event.id) } })
         #expect(seen.withLock { $0 } == Set((0..<20).map { "e\($0)" }))
         #expect(try await Self.uncommitted(log) == [])
         await log.close()
@@ -84,14 +84,14 @@ import Testing
                 while !slowStarted.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
                 for number in 1...5 { _ = try await log.append(Self.record("e\(number)", key: "b\(number)")) }
             },
-            until: { seen.withLock { $0.count } == 5 }
-        ) { event in
-            if event.id == "slow" {
-                slowStarted.withLock { $0 = true }
-                try await Task.sleep(for: .seconds(60))  // until the shutdown cancels it
-            }
-            seen.withLock { $0.append(event.id) }
-        }
+            until: { seen.withLock { $0.count } == 5 },
+            handle: { event in
+                if event.id == "slow" {
+                    slowStarted.withLock { $0 = true }
+                    try await Task.sleep(for: .seconds(60))  // until the shutdown cancels it
+                }
+                seen.withLock { $0.append(event.id) }
+            })
         // The five polled after it were handled while it was not...
         #expect(seen.withLock { Set($0) } == ["e1", "e2", "e3", "e4", "e5"])
         // ...but the offset stayed before it: a new member gets it, and (at-least-once) the five after it.
@@ -108,19 +108,21 @@ import Testing
         let order = Mutex<[Int]>([])
         let running = Mutex(0)
         let overlapped = Mutex(false)
-        try await Self.consume(log, until: { order.withLock { $0.count } == 20 }) { event in
-            let number = Int(event.id)!
-            guard number.isMultiple(of: 2) else { return }
-            if running.withLock({
-                $0 += 1
-                return $0
-            }) > 1 {
-                overlapped.withLock { $0 = true }
-            }
-            try await Task.sleep(for: .milliseconds(Int.random(in: 0...3)))
-            running.withLock { $0 -= 1 }
-            order.withLock { $0.append(number) }
-        }
+        try await Self.consume(
+            log, until: { order.withLock { $0.count } == 20 },
+            handle: { event in
+                let number = Int(event.id)!
+                guard number.isMultiple(of: 2) else { return }
+                if running.withLock({
+                    $0 += 1
+                    return $0
+                }) > 1 {
+                    overlapped.withLock { $0 = true }
+                }
+                try await Task.sleep(for: .milliseconds(Int.random(in: 0...3)))
+                running.withLock { $0 -= 1 }
+                order.withLock { $0.append(number) }
+            })
         #expect(order.withLock { $0 } == Array(stride(from: 0, to: 40, by: 2)))
         #expect(!overlapped.withLock { $0 })
         await log.close()
