@@ -46,6 +46,13 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
+        /// jemalloc, the process's allocator (apt: libjemalloc-dev): glibc's malloc serialises the threads of a
+        /// busy server on its arena locks (docs/benchmarks.md).
+        .systemLibrary(
+            name: "CJemalloc",
+            pkgConfig: "jemalloc",
+            providers: [.apt(["libjemalloc-dev"])]
+        ),
         /// SQLite's C API, for the store's connections (apt: libsqlite3-dev).
         .systemLibrary(
             name: "CSQLite",
@@ -410,6 +417,7 @@ let package = Package(
         .executableTarget(
             name: "meridian",
             dependencies: [
+                "CJemalloc",
                 "MeridianAuth",
                 "MeridianContracts",
                 "MeridianHTTP",

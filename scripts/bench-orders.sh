@@ -1,39 +1,63 @@
 #!/usr/bin/env bash
-# The order benchmark of docs/benchmarks.md (release build): embedded defaults (SQLite + embedded log),
-# then PostgreSQL + the Kafka mock cluster. Usage: scripts/bench-orders.sh [seconds] [customers] [embedded|kafka|both]
+# The order benchmark of docs/benchmarks.md (release build). Each round: embedded defaults (SQLite + embedded
+# log) with 32 customers, then 128, then PostgreSQL + the Kafka mock cluster with 128 (after a 5 s warm-up, so
+# the consumer groups have joined). Every run starts a fresh server and first measures the store's raw
+# transaction rate on the same disk or database (the same-run denominator).
+# Usage: scripts/bench-orders.sh [seconds] [rounds] [embedded|kafka|both] [prefer|poll]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-20}
-CUSTOMERS=${2:-32}
+ROUNDS=${2:-3}
 WHICH=${3:-both}
+WAIT=${4:-prefer}
 BIN=${BIN:-.build/release/meridian}
+if [ "$WHICH" != embedded ] && [ -z "${MERIDIAN_TEST_POSTGRES_URL:-}" ]; then
+    # Again, inside a throw-away PostgreSQL server.
+    exec env BIN="$BIN" scripts/with-postgres.sh "$0" "$@"
+fi
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export MERIDIAN_LOG_LEVEL=warning MERIDIAN_GATEWAY_USER_RATE=0 MERIDIAN_GATEWAY_ADDRESS_RATE=0 MERIDIAN_USERS_BCRYPT_COST=4
 export MERIDIAN_BENCH_ADMIN_PASSWORD="bench-admin-password"
 
-run() { # name, port, data dir
-    printf '%s\n' "$MERIDIAN_BENCH_ADMIN_PASSWORD" | "$BIN" users create-admin --email admin@example.com --data-dir "$3" >/dev/null
-    "$BIN" serve --port "$2" --data-dir "$3" >"$WORK/$1.log" 2>&1 &
+run() { # name, customers, warm-up seconds, floor storage URL, environment...
+    local name=$1 customers=$2 warmup=$3 floor=$4 data="$WORK/$1-$2-$RANDOM"
+    shift 4
+    env "$@" "$BIN" users create-admin --email admin@example.com --data-dir "$data" \
+        <<<"$MERIDIAN_BENCH_ADMIN_PASSWORD" >/dev/null
+    env "$@" "$BIN" serve --port 18081 --data-dir "$data" >"$WORK/$name.log" 2>&1 &
     local pid=$!
-    for _ in $(seq 200); do curl -sf "localhost:$2/ready" >/dev/null && break; sleep 0.1; done
-    echo "== $1: $CUSTOMERS customers, $DURATION s"
-    "$BIN" bench orders --target "http://127.0.0.1:$2" --customers "$CUSTOMERS" --duration "$DURATION" --json
-    kill -TERM "$pid"; wait "$pid" || true
+    for _ in $(seq 200); do curl -sf localhost:18081/ready >/dev/null && break; sleep 0.1; done
+    echo "== $name: $customers customers, $DURATION s (wait: $WAIT, warm-up: $warmup s)"
+    "$BIN" bench orders --target http://127.0.0.1:18081 --customers "$customers" --duration "$DURATION" \
+        --warmup "$warmup" --wait "$WAIT" --floor-storage-url "${floor/DATA/$data}" --json
+    kill -TERM "$pid"
+    wait "$pid" || true
+    if [[ "$floor" == postgres* ]]; then  # the next PostgreSQL run starts from empty tables
+        psql_reset "$floor"
+    fi
 }
 
-if [ "$WHICH" = embedded ] || [ "$WHICH" = both ]; then
-    run embedded 18081 "$WORK/embedded"
-fi
-if [ "$WHICH" = kafka ] || [ "$WHICH" = both ]; then
-    # Again, inside a throw-away PostgreSQL server.
-    BIN="$BIN" scripts/with-postgres.sh "$0" "$DURATION" "$CUSTOMERS" kafka-inside-postgres
-fi
-if [ "$WHICH" = kafka-inside-postgres ]; then
+psql_reset() {
+    local psql
+    psql=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)/psql
+    PGOPTIONS="-c client_min_messages=warning" "$psql" "$1" -qc "DROP SCHEMA public CASCADE; CREATE SCHEMA public;" >/dev/null
+}
+
+if [ "$WHICH" != embedded ]; then
     "$BIN" dev kafka --brokers 3 --bootstrap-file "$WORK/bootstrap" >"$WORK/kafka.log" 2>&1 &
     for _ in $(seq 100); do [ -s "$WORK/bootstrap" ] && break; sleep 0.1; done
-    # The mock cluster holds an empty fetch for fetch.wait.max.ms even when data arrives meanwhile.
-    export MERIDIAN_EVENT_LOG=kafka MERIDIAN_KAFKA_BROKERS="$(cat "$WORK/bootstrap")" MERIDIAN_KAFKA_FETCH_WAIT_MS=10
-    export MERIDIAN_STORAGE_URL="$MERIDIAN_TEST_POSTGRES_URL"
-    run kafka-postgres 18082 "$WORK/kafka-data"
+    BROKERS=$(cat "$WORK/bootstrap")
 fi
+for round in $(seq "$ROUNDS"); do
+    echo "#### round $round"
+    if [ "$WHICH" != kafka ]; then
+        run embedded 32 0 "sqlite:DATA/bench-floor.sqlite"
+        run embedded 128 0 "sqlite:DATA/bench-floor.sqlite"
+    fi
+    if [ "$WHICH" != embedded ]; then
+        # The mock cluster holds an empty fetch for fetch.wait.max.ms even when data arrives meanwhile.
+        run kafka-postgres 128 5 "$MERIDIAN_TEST_POSTGRES_URL" MERIDIAN_EVENT_LOG=kafka MERIDIAN_KAFKA_BROKERS="$BROKERS" \
+            MERIDIAN_KAFKA_FETCH_WAIT_MS=10 MERIDIAN_STORAGE_URL="$MERIDIAN_TEST_POSTGRES_URL"
+    fi
+done

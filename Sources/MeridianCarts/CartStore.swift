@@ -242,9 +242,11 @@ public struct SQLCartStore: CartStore {
     /// Remembers the cart lines an order placed before checkouts existed was placed from (`order.created` with
     /// `from_cart`), once per event id; an order that took its lines by checkout needs nothing.
     public func rememberOrderedLines(eventID: String, order: OrderCreated) async throws {
+        // An order placed now took its lines before its event was even written: nothing to do, no transaction.
+        let orderID = order.orderID
+        guard try await store.withDatabase({ try await Self.checkedOut(orderID, in: $0) }).isEmpty else { return }
         try await store.withTransaction { database in
             guard try await Inbox.claim(eventID, consumer: "carts", in: database) else { return }
-            guard try await Self.checkedOut(order.orderID, in: database).isEmpty else { return }
             for item in order.items {
                 try await database.raw(
                     """

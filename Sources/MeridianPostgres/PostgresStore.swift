@@ -105,11 +105,14 @@ public final class PostgresStore: SQLStoreAdapter {
 
     /// Returns once ``run()`` has started the pool (at once from then on).
     private func poolRunning() async {
+        guard !running.load(ordering: .acquiring) else { return }
         while !running.load(ordering: .acquiring), !Task.isCancelled {
             let seen = started.version
-            if running.load(ordering: .acquiring) { return }
+            if running.load(ordering: .acquiring) { break }
             await started.wait(after: seen, timeout: .seconds(1))
         }
+        // `run()` hands the pool's own `run()` to a child task: give it a moment to be entered.
+        try? await Task.sleep(for: .milliseconds(20))
     }
 
     public func withTransaction<Result: Sendable>(
@@ -146,9 +149,12 @@ public final class PostgresStore: SQLStoreAdapter {
 
     /// Runs the pool until the task is cancelled (graceful shutdown cancels it).
     public func run() async throws {
-        running.store(true, ordering: .releasing)
-        started.signal()
-        await cancelWhenGracefulShutdown { await self.client.run() }
+        await cancelWhenGracefulShutdown {
+            // Marked running right before the pool's own `run()`, in the same stretch of this task.
+            self.running.store(true, ordering: .releasing)
+            self.started.signal()
+            await self.client.run()
+        }
     }
 
     /// Nothing to release: the pool stops when ``run()`` ends.
