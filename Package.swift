@@ -503,6 +503,7 @@ let package = Package(
             dependencies: [
                 "MeridianTestSupport", "MeridianCore", "MeridianPostgres", "MeridianStorage",
                 .product(name: "Logging", package: "swift-log"), .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -21,6 +21,8 @@ public final class PostgresStore: SQLStoreAdapter {
     /// pool that does not run yet (which postgres-nio warns about).
     private let running = Atomic<Bool>(false)
     private let started = ChangeSignal()
+    /// The statements each connection has prepared (see ``PreparedSQLDatabase``).
+    private let statements = PreparedStatements()
 
     /// Connects to `url` (`postgres://user:password@host:port/database`); the pool runs with ``run()``.
     public init(url: String, logger: Logger) throws {
@@ -121,7 +123,7 @@ public final class PostgresStore: SQLStoreAdapter {
         await poolRunning()
         return try await commits.afterCommit {
             try await client.withConnection { connection in
-                let database = connection.sql(queryLogLevel: .trace)
+                let database = PreparedSQLDatabase(connection: connection, statements: statements)
                 try await database.raw("BEGIN").run()
                 do {
                     let result = try await body(database)
@@ -144,7 +146,9 @@ public final class PostgresStore: SQLStoreAdapter {
         _ body: @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
         await poolRunning()
-        return try await client.withConnection { connection in try await body(connection.sql(queryLogLevel: .trace)) }
+        return try await client.withConnection { connection in
+            try await body(PreparedSQLDatabase(connection: connection, statements: statements))
+        }
     }
 
     /// Runs the pool until the task is cancelled (graceful shutdown cancels it).
