@@ -167,29 +167,29 @@ public struct SQLCartStore: CartStore {
     /// cart. For an order that took its lines already, returns those and takes nothing more.
     public func checkout(user: String, order: String) async throws -> [(product: ProductID, quantity: Int)] {
         try await store.withTransaction { database in
-            let taken = try await Self.checkedOut(order, in: database)
-            guard taken.isEmpty else { return taken.map { ($0.product, $0.quantity) } }
-            let lines = try await database.raw(
-                "SELECT product_id, quantity FROM cart_lines WHERE user_id = \(bind: user) ORDER BY added_at, product_id"
+            // The lines move in one statement, unless this order took its lines already (a retried call).
+            let moved = try await database.raw(
+                """
+                INSERT INTO cart_checkouts (order_id, user_id, product_id, quantity, position)
+                SELECT \(bind: order), user_id, product_id, quantity,
+                    ROW_NUMBER() OVER (ORDER BY added_at, product_id) - 1
+                FROM cart_lines
+                WHERE user_id = \(bind: user)
+                    AND NOT EXISTS (SELECT 1 FROM cart_checkouts WHERE order_id = \(bind: order))
+                RETURNING product_id, quantity, position
+                """
             ).all().map {
                 (
                     product: ProductID(rawValue: try $0.decode(column: "product_id", as: String.self)),
-                    quantity: try $0.decode(column: "quantity", as: Int.self)
+                    quantity: try $0.decode(column: "quantity", as: Int.self),
+                    position: try $0.decode(column: "position", as: Int.self)
                 )
             }
-            for (position, line) in lines.enumerated() {
-                try await database.raw(
-                    """
-                    INSERT INTO cart_checkouts (order_id, user_id, product_id, quantity, position)
-                    VALUES (\(bind: order), \(bind: user), \(bind: line.product.rawValue), \(bind: line.quantity),
-                            \(bind: position))
-                    """
-                ).run()
+            guard !moved.isEmpty else {
+                return try await Self.checkedOut(order, in: database).map { ($0.product, $0.quantity) }
             }
-            if !lines.isEmpty {
-                try await database.raw("DELETE FROM cart_lines WHERE user_id = \(bind: user)").run()
-            }
-            return lines
+            try await database.raw("DELETE FROM cart_lines WHERE user_id = \(bind: user)").run()
+            return moved.sorted { $0.position < $1.position }.map { ($0.product, $0.quantity) }
         }
     }
 

@@ -117,25 +117,37 @@ public struct OrdersController: APIRoutes {
             }
         }
         let placement = try await decodeJSONBody(Placement.self, from: request, context: context)
-        switch try await placeOrder(
-            .init(user: user, items: placement.items, paymentMethod: placement.paymentMethod, idempotencyKey: key))
-        {
+        // Asked to wait: the new order's id is chosen and watched before the order exists, so no change is
+        // missed and the order need not be read again before the wait.
+        let id = Preferences(request.headers).wait.map { _ in OrderID(RandomID.uuidString()) }
+        let watch = id.map { updates.watch($0) }
+        let outcome: PlaceOrder.Outcome
+        do {
+            outcome = try await placeOrder(
+                .init(user: user, items: placement.items, paymentMethod: placement.paymentMethod, idempotencyKey: key, id: id))
+        } catch {
+            if let watch { updates.end(watch) }
+            throw error
+        }
+        switch outcome {
         case .placed(let order):
             metrics.reached(.awaitingPayment)
             logger.info("order placed", metadata: ["order_id": "\(order.id)", "total_cents": "\(order.totalCents)"])
-            return try await respond(order, status: .created, replayed: false, request: request)
+            return try await respond(order, status: .created, replayed: false, request: request, watching: watch)
         case .replayed(let order):
+            if let watch { updates.end(watch) }
             return try await respond(order, status: .ok, replayed: true, request: request)
         }
     }
 
     /// The order as it is once its payment settled, or once the `Prefer: wait` the client sent ran out.
-    private func respond(_ order: Order, status: HTTPResponse.Status, replayed: Bool, request: Request) async throws
-        -> Response
-    {
+    private func respond(
+        _ order: Order, status: HTTPResponse.Status, replayed: Bool, request: Request,
+        watching: KeyedSignal<OrderID, Order>.Watch? = nil
+    ) async throws -> Response {
         var headers: HTTPFields = [.location: "/api/orders/\(order.id)"]
         if replayed { headers[Self.replayed] = "true" }
-        let (settled, waited) = try await settle(order, request: request)
+        let (settled, waited) = try await settle(order, request: request, watching: watching)
         if let waited { headers[Preferences.preferenceApplied] = "wait=\(waited)" }
         return jsonResponse(OrderView(settled), status: status, headers: headers)
     }

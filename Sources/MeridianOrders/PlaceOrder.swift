@@ -15,12 +15,17 @@ public struct PlaceOrder: Sendable {
         public var items: [StockRequest]?
         public var paymentMethod: String
         public var idempotencyKey: String?
+        /// The id a new order gets; nil for a fresh one (a caller that watches the order first names it).
+        public var id: OrderID?
 
-        public init(user: UserID, items: [StockRequest]?, paymentMethod: String, idempotencyKey: String?) {
+        public init(
+            user: UserID, items: [StockRequest]?, paymentMethod: String, idempotencyKey: String?, id: OrderID? = nil
+        ) {
             self.user = user
             self.items = items
             self.paymentMethod = paymentMethod
             self.idempotencyKey = idempotencyKey
+            self.id = id
         }
     }
 
@@ -93,7 +98,7 @@ public struct PlaceOrder: Sendable {
         else {
             throw FieldViolation(field: "payment_method", "must be a payment method token such as pm_card_visa")
         }
-        let id = newID()
+        let id = request.id ?? newID()
         let fromCart = request.items == nil
         let items: [StockRequest]
         if let sent = request.items {

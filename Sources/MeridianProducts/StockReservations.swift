@@ -94,15 +94,23 @@ extension SQLProductStore {
     }
 
     private static func end(order: String, commit: Bool, in database: any SQLDatabase) async throws {
+        // The holds end first and say what they held; the products' rows then change in id order, as `reserve`
+        // takes them, so two transactions never wait on each other's rows.
         let held = try await database.raw(
             """
-            SELECT product_id, quantity FROM stock_reservations
+            UPDATE stock_reservations
+            SET state = \(bind: (commit ? ReservationState.committed : .released).rawValue),
+                updated_at = \(bind: Timestamp.format(Date()))
             WHERE order_id = \(bind: order) AND state = \(bind: ReservationState.held.rawValue)
+            RETURNING product_id, quantity
             """
-        ).all()
-        for row in held {
-            let product = try row.decode(column: "product_id", as: String.self)
-            let quantity = try row.decode(column: "quantity", as: Int.self)
+        ).all().map {
+            (
+                product: try $0.decode(column: "product_id", as: String.self),
+                quantity: try $0.decode(column: "quantity", as: Int.self)
+            )
+        }.sorted { $0.product < $1.product }
+        for (product, quantity) in held {
             if commit {
                 try await database.raw(
                     """
@@ -117,14 +125,6 @@ extension SQLProductStore {
                 ).run()
             }
         }
-        try await database.raw(
-            """
-            UPDATE stock_reservations
-            SET state = \(bind: (commit ? ReservationState.committed : .released).rawValue),
-                updated_at = \(bind: Timestamp.format(Date()))
-            WHERE order_id = \(bind: order) AND state = \(bind: ReservationState.held.rawValue)
-            """
-        ).run()
     }
 
     /// Releases reservations still held after `cutoff`: the safety net for holds whose order was never
