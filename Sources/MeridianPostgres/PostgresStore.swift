@@ -21,8 +21,10 @@ public final class PostgresStore: SQLStoreAdapter {
     /// pool that does not run yet (which postgres-nio warns about).
     private let running = Atomic<Bool>(false)
     private let started = ChangeSignal()
-    /// The statements each connection has prepared (see ``PreparedSQLDatabase``).
-    private let statements = PreparedStatements()
+    /// The statements each connection has prepared (see ``PreparedSQLDatabase``); nil when the URL says
+    /// `prepared_statements=false` (a pooler in transaction mode that cannot keep them, such as PgBouncer
+    /// before 1.21).
+    private let statements: PreparedStatements?
 
     /// Connects to `url` (`postgres://user:password@host:port/database`); the pool runs with ``run()``.
     public init(url: String, logger: Logger) throws {
@@ -31,6 +33,13 @@ public final class PostgresStore: SQLStoreAdapter {
         }
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
+        statements = Target(url)?.preparedStatements == false ? nil : PreparedStatements()
+    }
+
+    /// The SQL database of one leased connection: prepared statements unless the URL turned them off.
+    private func database(_ connection: PostgresConnection, inTransaction: Bool) -> any SQLDatabase {
+        guard let statements else { return connection.sql(queryLogLevel: .trace) }
+        return PreparedSQLDatabase(connection: connection, statements: statements, inTransaction: inTransaction)
     }
 
     /// Opens one connection to `url` and closes it: the check `serve` makes before it starts, so that an
@@ -83,6 +92,8 @@ public final class PostgresStore: SQLStoreAdapter {
         var password: String?
         var database: String?
         var requireTLS: Bool
+        /// `prepared_statements=false` runs every statement unnamed.
+        var preparedStatements: Bool
 
         init?(_ url: String) {
             guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme),
@@ -95,6 +106,8 @@ public final class PostgresStore: SQLStoreAdapter {
             password = components.password
             self.database = database.isEmpty ? nil : database
             requireTLS = components.queryItems?.contains { $0.name == "sslmode" && $0.value == "require" } ?? false
+            preparedStatements =
+                components.queryItems?.contains { $0.name == "prepared_statements" && $0.value == "false" } != true
         }
     }
 
@@ -123,7 +136,7 @@ public final class PostgresStore: SQLStoreAdapter {
         await poolRunning()
         return try await commits.afterCommit {
             try await client.withConnection { connection in
-                let database = PreparedSQLDatabase(connection: connection, statements: statements)
+                let database = self.database(connection, inTransaction: true)
                 try await database.raw("BEGIN").run()
                 do {
                     let result = try await body(database)
@@ -147,7 +160,7 @@ public final class PostgresStore: SQLStoreAdapter {
     ) async throws -> Result {
         await poolRunning()
         return try await client.withConnection { connection in
-            try await body(PreparedSQLDatabase(connection: connection, statements: statements))
+            try await body(database(connection, inTransaction: false))
         }
     }
 

@@ -18,6 +18,9 @@ import Synchronization
 struct PreparedSQLDatabase: SQLDatabase {
     let connection: PostgresConnection
     let statements: PreparedStatements
+    /// Inside a transaction a failed statement aborts it; outside one, a statement that lost its plan to a
+    /// migration runs again unnamed at once.
+    let inTransaction: Bool
 
     var logger: Logger { connection.logger }
     var eventLoop: any EventLoop { connection.eventLoop }
@@ -43,7 +46,8 @@ struct PreparedSQLDatabase: SQLDatabase {
         } catch  where PreparedStatements.invalidates(error) {
             // The statement no longer fits the schema (a migration altered a table) or the session lost it.
             statements.forget(connection)
-            throw error
+            if inTransaction { throw error }
+            try await connection.sql(queryLogLevel: nil).execute(sql: query, onRow)
         }
     }
 
