@@ -37,8 +37,9 @@ openapi: deps
 openapi-check: deps
 	python3 scripts/openapi.py check
 
-# Property-based API testing (schemathesis) against a running server on PostgreSQL, with a customer's, an admin's
-# and a service token; fixed seed. Longer: FUZZ_MAX_TIME=1800 FUZZ_SEED=7 make fuzz-api.
+# Property-based API testing (schemathesis) against running servers on PostgreSQL: with a customer's and an
+# admin's token (all roles), then /internal with a service token (a split-mode server); fixed seed.
+# Longer: FUZZ_MAX_TIME=1800 FUZZ_SEED=7 make fuzz-api.
 fuzz-api: build
 	MERIDIAN_TEST_BINARY=$(CURDIR)/$(BIN) scripts/with-postgres.sh scripts/fuzz-api.sh
 

@@ -30,25 +30,10 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         let document = try String(contentsOf: packageRoot.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
         for key in keys.sorted() {
             #expect(document.contains("`\(key)`"), "docs/configuration.md lacks the key \(key)")
-            let variable = "MERIDIAN_" + environmentName(key)
+            // The mapping the reader names in its errors; `badValuesNameTheirKey` checks it against the real provider.
+            let variable = "MERIDIAN_" + SettingsReader.environmentName(key)
             #expect(document.contains("`\(variable)`"), "docs/configuration.md lacks the variable \(variable)")
         }
-    }
-
-    /// swift-configuration's mapping: dots and camel-case humps become underscores, upper-cased.
-    func environmentName(_ key: String) -> String {
-        var name = ""
-        for character in key {
-            if character == "." {
-                name.append("_")
-            } else if character.isUppercase {
-                name.append("_")
-                name.append(character)
-            } else {
-                name.append(character.uppercased())
-            }
-        }
-        return name
     }
 
     @Test func defaults() async throws {
