@@ -19,14 +19,17 @@ public typealias SQLStoreService = any SQLStoreAdapter
 public func withStore<Result: Sendable>(
     settings: MeridianSettings, logger: Logger, _ body: @Sendable (any SQLStore) async throws -> Result
 ) async throws -> Result {
-    try await withStore(url: settings.storageURL, synchronous: settings.storageSynchronous, logger: logger, body)
+    try await withStore(
+        url: settings.storageURL, synchronous: settings.storageSynchronous, maxConnections: settings.storageMaxConnections,
+        logger: logger, body)
 }
 
 /// Opens the store at `url` (`sqlite:PATH` or `postgres://...`), runs `body` with it, and closes it.
 public func withStore<Result: Sendable>(
-    url: String, synchronous: String = "FULL", logger: Logger, _ body: @Sendable (any SQLStore) async throws -> Result
+    url: String, synchronous: String = "FULL", maxConnections: Int = 20, logger: Logger,
+    _ body: @Sendable (any SQLStore) async throws -> Result
 ) async throws -> Result {
-    let store = try await buildStore(url: url, synchronous: synchronous, logger: logger)
+    let store = try await buildStore(url: url, synchronous: synchronous, maxConnections: maxConnections, logger: logger)
     let running = Task { try await store.run() }
     let result: Swift.Result<Result, any Error>
     do {
@@ -42,15 +45,20 @@ public func withStore<Result: Sendable>(
 
 /// Opens the store the settings name: SQLite (`sqlite:PATH`, the embedded default) or PostgreSQL.
 public func buildStore(settings: MeridianSettings, logger: Logger) async throws -> SQLStoreService {
-    try await buildStore(url: settings.storageURL, synchronous: settings.storageSynchronous, logger: logger)
+    try await buildStore(
+        url: settings.storageURL, synchronous: settings.storageSynchronous, maxConnections: settings.storageMaxConnections,
+        logger: logger)
 }
 
-/// Opens the store at `url`: `sqlite:PATH` with SQLite's `synchronous` pragma, or a `postgres://` URL.
-public func buildStore(url: String, synchronous: String, logger: Logger) async throws -> SQLStoreService {
+/// Opens the store at `url`: `sqlite:PATH` with SQLite's `synchronous` pragma, or a `postgres://` URL with a pool
+/// of at most `maxConnections`.
+public func buildStore(url: String, synchronous: String, maxConnections: Int = 20, logger: Logger) async throws
+    -> SQLStoreService
+{
     if url.hasPrefix("sqlite:") {
         return try await SQLiteStore.open(path: String(url.dropFirst("sqlite:".count)), synchronous: synchronous, logger: logger)
     }
-    return try PostgresStore(url: url, logger: logger)
+    return try PostgresStore(url: url, maxConnections: maxConnections, logger: logger)
 }
 
 /// The migrations of the roles given: first the outbox and the inbox every service uses, then each

@@ -26,11 +26,13 @@ public final class PostgresStore: SQLStoreAdapter {
     /// before 1.21).
     private let statements: PreparedStatements?
 
-    /// Connects to `url` (`postgres://user:password@host:port/database`); the pool runs with ``run()``.
-    public init(url: String, logger: Logger) throws {
-        guard let configuration = PostgresStore.configuration(from: url) else {
+    /// Connects to `url` (`postgres://user:password@host:port/database`) with a pool of at most
+    /// `maxConnections`; the pool runs with ``run()``.
+    public init(url: String, maxConnections: Int = 20, logger: Logger) throws {
+        guard var configuration = PostgresStore.configuration(from: url) else {
             throw StoreError("not a PostgreSQL URL: expected postgres://user[:password]@host[:port]/database")
         }
+        configuration.options.maximumConnections = max(1, maxConnections)
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
         statements = Target(url)?.preparedStatements == false ? nil : PreparedStatements()
@@ -84,6 +86,27 @@ public final class PostgresStore: SQLStoreAdapter {
         return "\(error.code)"
     }
 
+    /// What is wrong with the options of a `postgres://` URL (`sslmode`, `prepared_statements`), or nil.
+    public static func optionsProblem(in url: String) -> String? {
+        guard let components = URLComponents(string: url), Target(url) != nil else {
+            return "not a PostgreSQL URL: expected postgres://user[:password]@host[:port]/database"
+        }
+        for item in components.queryItems ?? [] {
+            switch (item.name, item.value ?? "") {
+            case ("sslmode", "disable"), ("sslmode", "require"), ("sslmode", "verify-ca"), ("sslmode", "verify-full"),
+                ("prepared_statements", "true"), ("prepared_statements", "false"):
+                continue
+            case ("sslmode", let value):
+                return "sslmode=\(value) is not supported: use require (TLS, certificate verified) or disable"
+            case ("prepared_statements", let value):
+                return "prepared_statements=\(value): use true or false"
+            case (let name, _):
+                return "unknown option \(name): the options are sslmode and prepared_statements"
+            }
+        }
+        return nil
+    }
+
     /// What a `postgres://` URL names.
     struct Target {
         var host: String
@@ -105,7 +128,12 @@ public final class PostgresStore: SQLStoreAdapter {
             self.user = user
             password = components.password
             self.database = database.isEmpty ? nil : database
-            requireTLS = components.queryItems?.contains { $0.name == "sslmode" && $0.value == "require" } ?? false
+            // Our TLS always verifies the server's certificate and name, so libpq's verify-ca and verify-full
+            // mean the same as require here.
+            requireTLS =
+                components.queryItems?.contains {
+                    $0.name == "sslmode" && ["require", "verify-ca", "verify-full"].contains($0.value ?? "")
+                } ?? false
             preparedStatements =
                 components.queryItems?.contains { $0.name == "prepared_statements" && $0.value == "false" } != true
         }

@@ -77,6 +77,10 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         ("MERIDIAN_INGEST_TYPE_PATTERN", "([", "ingest.typePattern"),
         ("MERIDIAN_INGEST_MAX_BATCH_EVENTS", "0", "ingest.maxBatchEvents"),
         ("MERIDIAN_KAFKA_PROPERTIES", "novalue", "kafka.properties"),
+        ("MERIDIAN_STORAGE_MAX_CONNECTIONS", "0", "storage.maxConnections"),
+        ("MERIDIAN_STORAGE_URL", "postgres://u@db/shop?prepared_statements=flase", "storage.url"),
+        ("MERIDIAN_STORAGE_URL", "postgres://u@db/shop?sslmode=prefer", "storage.url"),
+        ("MERIDIAN_STORAGE_URL", "postgres://u@db/shop?pool=3", "storage.url"),
     ])
     func badValuesNameTheirKey(variable: String, value: String, key: String) async throws {
         let reader = try await MeridianSettings.reader(environment: [variable: value])

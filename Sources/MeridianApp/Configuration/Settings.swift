@@ -10,6 +10,7 @@ import MeridianKafka
 import MeridianNotifications
 import MeridianOrders
 import MeridianPayments
+import MeridianPostgres
 import MeridianServiceClients
 import MeridianUsers
 
@@ -38,6 +39,8 @@ public struct MeridianSettings: Sendable {
     public var storageURL: String
     /// SQLite's `synchronous` for the embedded store: FULL or NORMAL.
     public var storageSynchronous: String
+    /// PostgreSQL only: the most connections this process's pool opens.
+    public var storageMaxConnections: Int
     /// The HS256 secret for access tokens; empty means one kept in the data dir (embedded mode).
     public var jwtSecret: String
     public var tokenLifetime: Duration
@@ -133,7 +136,11 @@ public struct MeridianSettings: Sendable {
         else {
             throw config.invalid("storage.url", "use sqlite:PATH or postgres://user:password@host:port/database")
         }
+        if !storageURL.hasPrefix("sqlite:"), let problem = PostgresStore.optionsProblem(in: storageURL) {
+            throw config.invalid("storage.url", problem)
+        }
         storageSynchronous = try config.choice("storage.synchronous", default: "FULL", ["FULL", "NORMAL"])
+        storageMaxConnections = try config.int("storage.maxConnections", default: 20, in: 1...1000)
         jwtSecret = try config.string("auth.jwtSecret", default: "", isSecret: true)
         if !jwtSecret.isEmpty && jwtSecret.utf8.count < 32 {
             throw config.invalid("auth.jwtSecret", "must be at least 32 bytes")
