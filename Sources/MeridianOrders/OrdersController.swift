@@ -119,7 +119,7 @@ public struct OrdersController: APIRoutes {
         let placement = try await decodeJSONBody(Placement.self, from: request, context: context)
         // Asked to wait: the new order's id is chosen and watched before the order exists, so no change is
         // missed and the order need not be read again before the wait.
-        let id = Preferences(request.headers).wait.map { _ in OrderID(RandomID.uuidString()) }
+        let id = Preferences(request.headers).wait.map { _ in placeOrder.newID() }
         let watch = id.map { updates.watch($0) }
         let outcome: PlaceOrder.Outcome
         do {

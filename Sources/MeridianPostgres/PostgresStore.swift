@@ -29,13 +29,14 @@ public final class PostgresStore: SQLStoreAdapter {
     /// Connects to `url` (`postgres://user:password@host:port/database`) with a pool of at most
     /// `maxConnections`; the pool runs with ``run()``.
     public init(url: String, maxConnections: Int = 20, logger: Logger) throws {
-        guard var configuration = PostgresStore.configuration(from: url) else {
+        guard let target = Target(url) else {
             throw StoreError("not a PostgreSQL URL: expected postgres://user[:password]@host[:port]/database")
         }
+        var configuration = PostgresStore.configuration(for: target)
         configuration.options.maximumConnections = max(1, maxConnections)
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
-        statements = Target(url)?.preparedStatements == false ? nil : PreparedStatements()
+        statements = target.preparedStatements ? PreparedStatements() : nil
     }
 
     /// The SQL database of one leased connection: prepared statements unless the URL turned them off.
@@ -93,9 +94,8 @@ public final class PostgresStore: SQLStoreAdapter {
         }
         for item in components.queryItems ?? [] {
             switch (item.name, item.value ?? "") {
-            case ("sslmode", "disable"), ("sslmode", "require"), ("sslmode", "verify-ca"), ("sslmode", "verify-full"),
-                ("prepared_statements", "true"), ("prepared_statements", "false"):
-                continue
+            case ("sslmode", let value) where value == "disable" || Target.tlsModes.contains(value): continue
+            case ("prepared_statements", "true"), ("prepared_statements", "false"): continue
             case ("sslmode", let value):
                 return "sslmode=\(value) is not supported: use require (TLS, certificate verified) or disable"
             case ("prepared_statements", let value):
@@ -118,6 +118,10 @@ public final class PostgresStore: SQLStoreAdapter {
         /// `prepared_statements=false` runs every statement unnamed.
         var preparedStatements: Bool
 
+        /// The `sslmode` values that mean TLS. Our TLS always verifies the server's certificate and name, so
+        /// libpq's verify-ca and verify-full mean the same as require here.
+        static let tlsModes: Set<String> = ["require", "verify-ca", "verify-full"]
+
         init?(_ url: String) {
             guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme),
                 let host = components.host, !host.isEmpty, let user = components.user
@@ -128,20 +132,19 @@ public final class PostgresStore: SQLStoreAdapter {
             self.user = user
             password = components.password
             self.database = database.isEmpty ? nil : database
-            // Our TLS always verifies the server's certificate and name, so libpq's verify-ca and verify-full
-            // mean the same as require here.
             requireTLS =
-                components.queryItems?.contains {
-                    $0.name == "sslmode" && ["require", "verify-ca", "verify-full"].contains($0.value ?? "")
-                } ?? false
+                components.queryItems?.contains { $0.name == "sslmode" && Self.tlsModes.contains($0.value ?? "") } ?? false
             preparedStatements =
                 components.queryItems?.contains { $0.name == "prepared_statements" && $0.value == "false" } != true
         }
     }
 
     static func configuration(from url: String) -> PostgresClient.Configuration? {
-        guard let target = Target(url) else { return nil }
-        return PostgresClient.Configuration(
+        Target(url).map(configuration(for:))
+    }
+
+    static func configuration(for target: Target) -> PostgresClient.Configuration {
+        PostgresClient.Configuration(
             host: target.host, port: target.port, username: target.user, password: target.password,
             database: target.database, tls: target.requireTLS ? .require(.makeClientConfiguration()) : .disable)
     }

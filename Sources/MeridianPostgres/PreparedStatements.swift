@@ -33,13 +33,12 @@ struct PreparedSQLDatabase: SQLDatabase {
         if logger.logLevel <= .trace {
             logger.trace("Executing query", metadata: ["sql": .string(sql), "binds": .array(binds.map { .string("\($0)") })])
         }
-        guard let typed = PreparedStatements.typed(sql, binds: binds) else {
-            try await connection.sql(queryLogLevel: nil).execute(sql: query, onRow)
-            return
-        }
-        guard let statement = try await statements.statement(for: typed.sql, on: connection) else {
-            try await connection.sql(queryLogLevel: nil).execute(sql: query, onRow)
-            return
+        /// The statement as postgres-kit runs it: unnamed, parsed and planned for this execution only.
+        func unnamed() async throws { try await connection.sql(queryLogLevel: nil).execute(sql: query, onRow) }
+        guard let typed = PreparedStatements.typed(sql, binds: binds),
+            let statement = try await statements.statement(for: typed.sql, on: connection)
+        else {
+            return try await unnamed()
         }
         do {
             try await statement.execute(typed.values) { onRow(PreparedRow(row: $0.makeRandomAccess())) }.get()
@@ -47,7 +46,7 @@ struct PreparedSQLDatabase: SQLDatabase {
             // The statement no longer fits the schema (a migration altered a table) or the session lost it.
             statements.forget(connection)
             if inTransaction { throw error }
-            try await connection.sql(queryLogLevel: nil).execute(sql: query, onRow)
+            try await unnamed()
         }
     }
 
