@@ -164,7 +164,29 @@ import Testing
         }
         #expect(failure.kind == .malformed)
         #expect(failure.detail.hasPrefix("line 3:"))
+        // The position inside the line counts from the line's start, not the body's.
+        #expect(failure.detail.contains("at line 1, column 9"), "\(failure.detail)")
         #expect((try? results[2].get())?.type == "c.d")
+    }
+
+    /// A body ending in a backslash inside a string once made the scan loop forever on one core.
+    @Test func aTrailingBackslashIsMalformedNotAHang() {
+        for body in [#"{"type":"a.b","id":"\"#, #""\"#, "{\"type\":\"a.b\"}\n{\"id\":\"\\"] {
+            for format in [EnvelopeFormat.json, .ndjson] {
+                if format == .json {
+                    #expect(throws: EventDecodingError.self) {
+                        try decoder.decodeSingle(Array(body.utf8), format: format, receivedAt: now)
+                    }
+                } else {
+                    let results = try? decoder.decodeBatch(Array(body.utf8), format: format, receivedAt: now)
+                    if case .failure(let failure)? = results?.last {
+                        #expect(failure.kind == .malformed)
+                    } else {
+                        Issue.record("\(body)")
+                    }
+                }
+            }
+        }
     }
 
     @Test func mediaTypes() {

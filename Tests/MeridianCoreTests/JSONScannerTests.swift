@@ -12,7 +12,7 @@ import Testing
 
     @Test(arguments: [
         #"{"a":1,}"#, #"[1,2,]"#, #"{"a" 1}"#, #"{a:1}"#, #"[01]"#, #"[1.]"#, #"[-]"#, #"["\x"]"#, #"["\u12G4"]"#,
-        "[\"a\u{01}b\"]", #"[tru]"#, #"{"a":1} x"#, #"{"a":"#, "", #""unterminated"#, #"[1e]"#,
+        "[\"a\u{01}b\"]", #"[tru]"#, #"{"a":1} x"#, #"{"a":"#, "", #""unterminated"#, #"[1e]"#, #""\"#, #"{"a":"\"#,
     ])
     func rejectsMalformedJSON(_ text: String) {
         #expect(throws: JSONScanner.Failure.self) { try scan(text) }
@@ -35,6 +35,46 @@ import Testing
         #expect(String(decoding: scanner.bytes[members[1].value.range], as: UTF8.self) == #"[1, {"x":2}]"#)
         #expect(try scanner.elements(of: members[1].value).map(\.kind) == [.number, .object])
         #expect(try scanner.decodeString(members[2].value) == "plain")
+    }
+
+    /// Every truncation of a valid document is malformed, and each is refused (a body ending in a backslash
+    /// once made the scan loop forever).
+    @Test func everyTruncationIsRefused() {
+        let text = #"{"id":"a\"b","n":[1,-2.5e+3,true,false,null],"u":"\u00e9\ud83d\ude00","o":{"x":{}}}"#
+        let bytes = Array(text.utf8)
+        for length in 0..<bytes.count {
+            var scanner = JSONScanner(Array(bytes[..<length]))
+            #expect(throws: JSONScanner.Failure.self, "prefix of \(length) bytes") { try scanner.document() }
+        }
+    }
+
+    @Test func childrenComeFromTheSamePassAsMembersGivesThem() throws {
+        let text = #" {"a":[1,{"b":2}],"c\u0041":"d"} "#
+        var scanner = JSONScanner(Array(text.utf8))
+        let (value, children) = try scanner.documentWithChildren()
+        let members = try scanner.members(of: value)
+        #expect(children?.map(\.key) == ["a", "cA"])
+        #expect(children?.map(\.value.range) == members.map(\.value.range))
+        var array = JSONScanner(Array("[1, \"x\", {}]".utf8))
+        let (list, elements) = try array.documentWithChildren()
+        #expect(elements?.map(\.value.kind) == [.number, .string, .object])
+        #expect(try array.elements(of: list).map(\.range) == elements?.map(\.value.range))
+        var number = JSONScanner(Array("42".utf8))
+        #expect(try number.documentWithChildren().children == nil)
+    }
+
+    @Test func scansOneLineOfALargerBodyInPlace() throws {
+        let body = Array("{\"a\":1}\n{\"b\":\n  nope}\n".utf8)
+        var first = JSONScanner(body, in: 0..<7)
+        #expect(try first.documentWithChildren().children?.map(\.key) == ["a"])
+        var second = JSONScanner(body, in: 8..<(body.count - 1))
+        do {
+            _ = try second.document()
+            Issue.record("must fail")
+        } catch {
+            // Positions count from the start of the line, not of the body.
+            #expect(second.position(of: error.offset) == "line 2, column 3")
+        }
     }
 
     @Test func errorsCarryALineAndColumn() {

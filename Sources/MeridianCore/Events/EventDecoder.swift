@@ -113,8 +113,9 @@ public struct EventDecoder: Sendable {
         }
         switch format {
         case .cloudEvent, .json:
-            let (scanner, document) = try Self.parse(body)
-            return try decode(document, in: scanner, requireSpecVersion: format == .cloudEvent, receivedAt: now)
+            let (scanner, document, members) = try Self.parse(body)
+            return try decode(
+                document, members: members, in: scanner, requireSpecVersion: format == .cloudEvent, receivedAt: now)
         case .batch, .ndjson:
             throw EventDecodingError(.invalid, field: nil, "use POST /events/batch for batches")
         }
@@ -130,22 +131,17 @@ public struct EventDecoder: Sendable {
     ) throws(EventDecodingError) -> [Result<CloudEvent, EventDecodingError>] {
         switch format {
         case .batch, .json, .cloudEvent:
-            let (scanner, document) = try Self.parse(body)
-            guard document.kind == .array else {
+            let (scanner, document, elements) = try Self.parse(body)
+            guard document.kind == .array, let elements else {
                 throw EventDecodingError(.invalid, field: nil, "a batch must be a JSON array of events")
             }
-            let items: [JSONScanner.Value]
-            do {
-                items = try scanner.elements(of: document)
-            } catch {
-                throw EventDecodingError(.malformed, field: nil, "malformed JSON: \(error.message)")
-            }
-            return items.map { item in
-                Result { () throws(EventDecodingError) -> CloudEvent in
+            return elements.map { element in
+                let item = element.value
+                return Result { () throws(EventDecodingError) -> CloudEvent in
                     guard item.range.count <= configuration.maxEventBytes else {
                         throw EventDecodingError(.tooLarge, field: nil, "event exceeds \(configuration.maxEventBytes) bytes")
                     }
-                    return try decode(item, in: scanner, requireSpecVersion: format == .batch, receivedAt: now)
+                    return try decode(item, members: nil, in: scanner, requireSpecVersion: format == .batch, receivedAt: now)
                 }
             }
         case .ndjson:
@@ -163,8 +159,10 @@ public struct EventDecoder: Sendable {
                                 .tooLarge, field: nil, "line \(number): event exceeds \(configuration.maxEventBytes) bytes")
                         }
                         do throws(EventDecodingError) {
-                            let (scanner, document) = try Self.parse(Array(trimmed))
-                            return try decode(document, in: scanner, requireSpecVersion: false, receivedAt: now)
+                            // The line is read where it lies in the body: no copy per event.
+                            let (scanner, document, members) = try Self.parse(body, in: trimmed.indices)
+                            return try decode(
+                                document, members: members, in: scanner, requireSpecVersion: false, receivedAt: now)
                         } catch {
                             throw EventDecodingError(error.kind, field: error.field, "line \(number): \(error.detail)")
                         }
@@ -174,12 +172,17 @@ public struct EventDecoder: Sendable {
         }
     }
 
-    private static func parse(_ body: [UInt8]) throws(EventDecodingError) -> (JSONScanner, JSONScanner.Value) {
-        guard !body.isEmpty else { throw EventDecodingError(.malformed, field: nil, "the body is empty") }
-        var scanner = JSONScanner(body)
+    /// Scans the document in `range` of `body` (all of it by default), once: its value and, for an object or an
+    /// array, its members or elements.
+    private static func parse(_ body: [UInt8], in range: Range<Int>? = nil) throws(EventDecodingError) -> (
+        JSONScanner, JSONScanner.Value, JSONScanner.Members?
+    ) {
+        let range = range ?? body.indices
+        guard !range.isEmpty else { throw EventDecodingError(.malformed, field: nil, "the body is empty") }
+        var scanner = JSONScanner(body, in: range)
         do {
-            let document = try scanner.document()
-            return (scanner, document)
+            let (document, children) = try scanner.documentWithChildren()
+            return (scanner, document, children)
         } catch {
             throw EventDecodingError(
                 .malformed, field: nil, "malformed JSON at \(scanner.position(of: error.offset)): \(error.message)")
@@ -196,7 +199,7 @@ public struct EventDecoder: Sendable {
         let scanner: JSONScanner
         /// The members in order; an event has few, so a linear search beats hashing. The last of a
         /// repeated name wins.
-        let list: [(key: String, value: JSONScanner.Value)]
+        let list: JSONScanner.Members
 
         subscript(_ name: String) -> JSONScanner.Value? {
             list.last { $0.key == name }?.value
@@ -224,8 +227,10 @@ public struct EventDecoder: Sendable {
     }
 
     /// Validates one event object of either shape.
+    /// - Parameter members: the object's members when the scan that found it read them already.
     private func decode(
         _ value: JSONScanner.Value,
+        members: JSONScanner.Members?,
         in scanner: JSONScanner,
         requireSpecVersion: Bool,
         receivedAt now: Date
@@ -233,12 +238,15 @@ public struct EventDecoder: Sendable {
         guard value.kind == .object else {
             throw EventDecodingError(.invalid, field: nil, "an event must be a JSON object")
         }
-        let object: Attributes
-        do {
-            object = Attributes(scanner: scanner, list: try scanner.members(of: value))
-        } catch {
-            throw EventDecodingError(.malformed, field: nil, "malformed JSON: \(error.message)")
+        var list = members ?? []
+        if members == nil {
+            do {
+                list = try scanner.members(of: value)
+            } catch {
+                throw EventDecodingError(.malformed, field: nil, "malformed JSON: \(error.message)")
+            }
         }
+        let object = Attributes(scanner: scanner, list: list)
         let isCloudEvent = requireSpecVersion || object.has("specversion")
         if isCloudEvent {
             guard object.has("specversion") else {

@@ -23,19 +23,32 @@ struct JSONScanner {
 
     static let maxDepth = 256
 
+    /// An object's members in order, as (decoded name, value); for an array, its elements with empty names.
+    typealias Members = [(key: String, value: Value)]
+
     let bytes: [UInt8]
+    /// Where the text to scan starts in `bytes` (positions in errors count from here).
+    let start: Int
+    /// Where the text to scan ends in `bytes` (exclusive): one line of a larger body needs no copy.
+    let end: Int
     private(set) var index: Int
 
     init(_ bytes: [UInt8], from start: Int = 0) {
+        self.init(bytes, in: start..<bytes.count)
+    }
+
+    init(_ bytes: [UInt8], in range: Range<Int>) {
         self.bytes = bytes
-        self.index = start
+        self.start = range.lowerBound
+        self.end = range.upperBound
+        self.index = range.lowerBound
     }
 
     /// "line L, column C" for a byte offset.
     func position(of offset: Int) -> String {
         var line = 1
         var column = 1
-        for byte in bytes[..<min(offset, bytes.count)] {
+        for byte in bytes[start..<max(start, min(offset, end))] {
             if byte == UInt8(ascii: "\n") {
                 line += 1
                 column = 1
@@ -48,18 +61,38 @@ struct JSONScanner {
 
     /// Scans exactly one JSON document (surrounding whitespace allowed).
     mutating func document() throws(Failure) -> Value {
+        try documentWithChildren().value
+    }
+
+    /// Scans exactly one JSON document like ``document()`` and, in the same pass, gives the members of a
+    /// top-level object (or the elements of a top-level array); nil for any other value. Reading them
+    /// afterwards with ``members(of:)`` would scan the document twice.
+    mutating func documentWithChildren() throws(Failure) -> (value: Value, children: Members?) {
         skipWhitespace()
-        let value = try self.value(depth: 0)
+        var children: Members = []
+        let value: Value
+        let collected: Bool
+        switch peek {
+        case UInt8(ascii: "{"):
+            value = try container(close: UInt8(ascii: "}"), kind: .object, depth: 0, collecting: true, into: &children)
+            collected = true
+        case UInt8(ascii: "["):
+            value = try container(close: UInt8(ascii: "]"), kind: .array, depth: 0, collecting: true, into: &children)
+            collected = true
+        default:
+            value = try self.value(depth: 0)
+            collected = false
+        }
         skipWhitespace()
-        if index < bytes.count { throw fail("unexpected data after the JSON value") }
-        return value
+        if index < end { throw fail("unexpected data after the JSON value") }
+        return (value, collected ? children : nil)
     }
 
     /// The members of the object `value`, in order, as (decoded key, value).
-    func members(of value: Value) throws(Failure) -> [(key: String, value: Value)] {
+    func members(of value: Value) throws(Failure) -> Members {
         precondition(value.kind == .object)
-        var scanner = JSONScanner(bytes, from: value.range.lowerBound + 1)
-        var members: [(key: String, value: Value)] = []
+        var scanner = JSONScanner(bytes, in: (value.range.lowerBound + 1)..<value.range.upperBound)
+        var members: Members = []
         scanner.skipWhitespace()
         if scanner.peek == UInt8(ascii: "}") { return members }
         while true {
@@ -83,7 +116,7 @@ struct JSONScanner {
     /// The elements of the array `value`, in order.
     func elements(of value: Value) throws(Failure) -> [Value] {
         precondition(value.kind == .array)
-        var scanner = JSONScanner(bytes, from: value.range.lowerBound + 1)
+        var scanner = JSONScanner(bytes, in: (value.range.lowerBound + 1)..<value.range.upperBound)
         var elements: [Value] = []
         scanner.skipWhitespace()
         if scanner.peek == UInt8(ascii: "]") { return elements }
@@ -171,14 +204,14 @@ struct JSONScanner {
 
     // MARK: Scanning
 
-    private var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
+    private var peek: UInt8? { index < end ? bytes[index] : nil }
 
     private func fail(_ message: String) -> Failure {
-        Failure(message: index < bytes.count ? message : "unexpected end of input", offset: index)
+        Failure(message: index < end ? message : "unexpected end of input", offset: index)
     }
 
     private mutating func skipWhitespace() {
-        while index < bytes.count {
+        while index < end {
             switch bytes[index] {
             case 0x20, 0x0A, 0x0D, 0x09: index += 1
             default: return
@@ -206,6 +239,14 @@ struct JSONScanner {
     }
 
     private mutating func container(close: UInt8, kind: Kind, depth: Int) throws(Failure) -> Value {
+        var none: Members = []
+        return try container(close: close, kind: kind, depth: depth, collecting: false, into: &none)
+    }
+
+    /// Scans an object or array; with `collecting`, appends its members (decoded names) or elements to `children`.
+    private mutating func container(
+        close: UInt8, kind: Kind, depth: Int, collecting: Bool, into children: inout Members
+    ) throws(Failure) -> Value {
         guard depth < Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth)") }
         let start = index
         index += 1
@@ -216,14 +257,17 @@ struct JSONScanner {
         }
         while true {
             skipWhitespace()
+            var name = ""
             if kind == .object {
                 guard peek == UInt8(ascii: "\"") else { throw fail("expected a member name in quotes") }
-                _ = try string()
+                let nameValue = try string()
+                if collecting { name = try decodeString(nameValue) }
                 skipWhitespace()
                 try expect(UInt8(ascii: ":"))
                 skipWhitespace()
             }
-            _ = try value(depth: depth + 1)
+            let child = try value(depth: depth + 1)
+            if collecting { children.append((name, child)) }
             skipWhitespace()
             guard let next = peek else { throw fail("unexpected end of input") }
             index += 1
@@ -241,20 +285,22 @@ struct JSONScanner {
         let start = index
         guard peek == UInt8(ascii: "\"") else { throw fail("expected a string") }
         index += 1
-        while index < bytes.count {
+        while index < end {
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
                 index += 1
                 return Value(kind: .string, range: start..<index)
             case UInt8(ascii: "\\"):
-                guard index + 1 < bytes.count else { break }
+                // A backslash as the last byte: before, `break` left the switch without moving on, and the
+                // scan spun forever (a 21-byte body held a core).
+                guard index + 1 < end else { throw fail("unterminated string") }
                 switch bytes[index + 1] {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                     index += 2
                 case UInt8(ascii: "u"):
-                    guard index + 5 < bytes.count,
+                    guard index + 5 < end,
                         bytes[(index + 2)..<(index + 6)].allSatisfy({ Self.hexDigit($0) != nil })
                     else {
                         index += 1
@@ -278,7 +324,7 @@ struct JSONScanner {
         let start = index
         let count = word.utf8CodeUnitCount
         let matches = word.withUTF8Buffer { expected in
-            index + count <= bytes.count && bytes[index..<index + count].elementsEqual(expected)
+            index + count <= end && bytes[index..<index + count].elementsEqual(expected)
         }
         guard matches else { throw fail("invalid literal") }
         index += count
