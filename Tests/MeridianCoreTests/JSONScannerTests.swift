@@ -158,3 +158,26 @@ import Testing
         #expect(seen.count == 2_000)
     }
 }
+
+@Suite struct JSONScannerDifferentialTests {
+    /// Random texts from JSON's own tokens, judged by the scanner and by Foundation: both must agree on what
+    /// is JSON, and the scanner must finish on every one (a missed case once looped forever).
+    @Test func agreesWithFoundationOnRandomTexts() throws {
+        let tokens = [
+            "{", "}", "[", "]", "\"", "\\", "\\\"", "\\n", "\\u00e9", "\\u12", ":", ",", "0", "1", "-", ".", "e", "+",
+            "true", "false", "null", "nul", "a", " ", "\n", "\"k\":", "\"v\"",
+        ]
+        var generator = SystemRandomNumberGenerator()
+        var disagreements: [String] = []
+        for _ in 0..<20_000 {
+            let count = Int.random(in: 1...12, using: &generator)
+            let text = (0..<count).map { _ in tokens.randomElement(using: &generator)! }.joined()
+            var scanner = JSONScanner(Array(text.utf8))
+            let ours = (try? scanner.document()) != nil
+            let foundation =
+                (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) != nil
+            if ours != foundation { disagreements.append(text) }
+        }
+        #expect(disagreements.isEmpty, "\(disagreements.prefix(10))")
+    }
+}
