@@ -78,6 +78,8 @@ import Testing
         (#"{"type":42}"#, "type"),
         (#"{"type":"has space"}"#, "type"),
         (#"{"type":"a.b","timestamp":"yesterday"}"#, "timestamp"),
+        (#"{"type":"a.b","timestamp":1e300}"#, "timestamp"),
+        (#"{"type":"a.b","timestamp":1e16}"#, "timestamp"),
         (#"{"specversion":"1.0","type":"a.b","time":"2026-13-45T00:00:00Z"}"#, "time"),
         (#"{"type":"a.b","id":""}"#, "id"),
         (#"{"specversion":"1.0","type":"a.b","Bad-Name":"x"}"#, "Bad-Name"),

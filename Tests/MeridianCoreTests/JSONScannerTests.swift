@@ -114,6 +114,15 @@ import Testing
         #expect(Timestamp.format(Date(timeIntervalSince1970: 951_782_400)) == "2000-02-29T00:00:00.000Z")
     }
 
+    /// Dates no RFC 3339 text can hold are clamped, never a trap (a trap kills the process).
+    @Test func formatsAnyDateWithoutTrapping() {
+        #expect(Timestamp.format(Date(timeIntervalSince1970: 1e300)) == "9999-12-31T23:59:59.999Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: -1e300)) == "0001-01-01T00:00:00.000Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: .infinity)) == "9999-12-31T23:59:59.999Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: .nan)) == "9999-12-31T23:59:59.999Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: 253_402_300_799)) == "9999-12-31T23:59:59.000Z")
+    }
+
     @Test func parsesOffsetsAndFractions() {
         #expect(Timestamp.parse("2026-01-02T03:04:05Z").map(Timestamp.format) == "2026-01-02T03:04:05.000Z")
         #expect(Timestamp.parse("2026-01-02T03:04:05.5+01:00").map(Timestamp.format) == "2026-01-02T02:04:05.500Z")

@@ -61,6 +61,8 @@ import Testing
         ("application/json", #"{"payload":{}}"#, 422, "invalid-event", "type"),
         ("application/json", #"{"type":"a b"}"#, 422, "invalid-event", "type"),
         ("application/json", #"{"type":"a.b","timestamp":"soon"}"#, 422, "invalid-event", "timestamp"),
+        // Once trapped the timestamp's formatting and killed the server.
+        ("application/json", #"{"type":"a.b","timestamp":1e300}"#, 422, "invalid-event", "timestamp"),
         ("application/json", #"{"type":"a.b","id":"\#(String(repeating: "i", count: 300))"}"#, 422, "invalid-event", "id"),
         ("text/plain", #"{"type":"a.b"}"#, 415, "unsupported-media-type", "Content-Type"),
         ("application/x-ndjson", #"{"type":"a.b"}"#, 415, "unsupported-media-type", "Content-Type"),

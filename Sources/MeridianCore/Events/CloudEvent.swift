@@ -112,8 +112,15 @@ public enum Timestamp {
     /// Written by hand (days to civil date, Hinnant's algorithm): it runs for every event, and Foundation's
     /// format styles cost several times more. Years outside 0001...9999 fall back to Foundation.
     public static func format(_ date: Date) -> String {
-        // Round to the millisecond first: a Double's fraction can otherwise floor .678 to .677.
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        // Round to the millisecond first: a Double's fraction can otherwise floor .678 to .677. A date beyond
+        // Int64 milliseconds (or not finite) would trap the conversion: such dates are clamped (decoders refuse
+        // them first; this keeps the function total).
+        let limit = 1e15  // seconds, about 31 million years
+        let interval = date.timeIntervalSince1970
+        guard interval.isFinite, abs(interval) < limit else {
+            return interval < 0 ? "0001-01-01T00:00:00.000Z" : "9999-12-31T23:59:59.999Z"
+        }
+        let milliseconds = Int64((interval * 1000).rounded())
         var (seconds, millis) = milliseconds.quotientAndRemainder(dividingBy: 1000)
         if millis < 0 {
             seconds -= 1

@@ -351,10 +351,19 @@ public struct EventDecoder: Sendable {
             guard let raw = Double(String(decoding: object.raw(value), as: UTF8.self)), raw.isFinite, raw >= 0 else {
                 throw EventDecodingError(.invalid, field: field, "must be a positive Unix time")
             }
-            return Date(timeIntervalSince1970: raw > 100_000_000_000 ? raw / 1000 : raw)
+            let seconds = raw > 100_000_000_000 ? raw / 1000 : raw
+            // RFC 3339 ends with year 9999 (a larger number once trapped the timestamp's formatting and killed
+            // the process).
+            guard seconds <= Self.latestUnixTime else {
+                throw EventDecodingError(.invalid, field: field, "must be a Unix time before the year 10000")
+            }
+            return Date(timeIntervalSince1970: seconds)
         }
         throw EventDecodingError(.invalid, field: field, "must be an RFC 3339 timestamp")
     }
+
+    /// 9999-12-31T23:59:59Z, the last second RFC 3339 can write.
+    static let latestUnixTime: Double = 253_402_300_799
 
     /// The default type rule, checked without a regular expression.
     static func matchesDefaultTypePattern(_ type: String) -> Bool {
