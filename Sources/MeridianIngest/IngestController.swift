@@ -116,14 +116,10 @@ public struct IngestController: APIRoutes {
         let body = try await collect(request, limit: ingestor.configuration.maxBatchBytes)
         let decoded: [Result<CloudEvent, EventDecodingError>]
         do {
-            decoded = try ingestor.decoder.decodeBatch(body, format: format, receivedAt: Date())
+            decoded = try ingestor.decoder.decodeBatch(
+                body, format: format, receivedAt: Date(), maxEvents: ingestor.configuration.maxBatchEvents)
         } catch {
             throw problem(for: error)
-        }
-        guard decoded.count <= ingestor.configuration.maxBatchEvents else {
-            throw ProblemDetails(
-                .contentTooLarge, slug: "too-large",
-                detail: "a batch holds at most \(ingestor.configuration.maxBatchEvents) events, this one \(decoded.count)")
         }
         guard !decoded.isEmpty else {
             throw ProblemDetails(.unprocessableContent, slug: "invalid-event", detail: "the batch is empty")
@@ -152,14 +148,16 @@ public struct IngestController: APIRoutes {
         return Self.response(Self.batchBody(items.map { $0! }), status: .ok)
     }
 
-    /// Checks the API key when keys are configured; returns the key (the client's identity) if any.
+    /// Checks the API key when keys are configured and returns it (the client's identity for the rate limit);
+    /// nil when no keys are configured: then the client's address is its identity (an unchecked key would let a
+    /// client escape its limit by sending a new one with every request).
     private func authorize(_ request: Request) throws -> String? {
         var key = request.headers[.apiKey]
         if key == nil, let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") {
             key = String(authorization.dropFirst("Bearer ".count))
         }
         let keys = ingestor.configuration.apiKeys
-        guard !keys.isEmpty else { return key.map { "key:" + $0 } }
+        guard !keys.isEmpty else { return nil }
         guard let key else {
             throw ProblemDetails(
                 .unauthorized, slug: "unauthorized", detail: "an API key is required (X-API-Key header)", field: "X-API-Key")

@@ -82,8 +82,9 @@ public struct NotificationTemplates: Sendable {
         var scale = 1
         for _ in 0..<digits { scale *= 10 }
         let sign = cents < 0 ? "-" : ""
-        let whole = abs(cents) / scale
-        let fraction = String(abs(cents) % scale)
+        // `magnitude`, not `abs`: abs(Int.min) traps (an event's total is not trusted to be in range).
+        let whole = cents.magnitude / UInt(scale)
+        let fraction = String(cents.magnitude % UInt(scale))
         return "\(sign)\(whole).\(String(repeating: "0", count: digits - fraction.count))\(fraction) \(currency)"
     }
 }

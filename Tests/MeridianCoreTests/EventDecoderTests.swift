@@ -155,6 +155,22 @@ import Testing
         }
     }
 
+    @Test func tooManyEventsAreRefusedBeforeAnyIsDecoded() {
+        let array = Array(("[" + String(repeating: "0,", count: 1_000_000) + "0]").utf8)
+        let lines = Array(String(repeating: "0\n", count: 1_000_000).utf8)
+        for (body, format) in [(array, EnvelopeFormat.json), (lines, .ndjson)] {
+            do {
+                _ = try decoder.decodeBatch(body, format: format, receivedAt: now, maxEvents: 1_000)
+                Issue.record("must refuse \(format)")
+            } catch {
+                #expect(error.kind == .tooLarge)
+                #expect(error.detail == "a batch holds at most 1000 events")
+            }
+        }
+        let exactly = Array(String(repeating: "{\"type\":\"a.b\"}\n\n", count: 3).utf8)
+        #expect((try? decoder.decodeBatch(exactly, format: .ndjson, receivedAt: now, maxEvents: 3))?.count == 3)
+    }
+
     @Test func ndjsonReportsLineNumbers() throws {
         let body = "{\"type\":\"a.b\"}\n\n{\"type\":\n{\"type\":\"c.d\"}\r\n"
         let results = try decoder.decodeBatch(Array(body.utf8), format: .ndjson, receivedAt: now)

@@ -63,6 +63,14 @@ import Testing
         #expect(try number.documentWithChildren().children == nil)
     }
 
+    @Test func childrenAreBoundedButTheWholeDocumentIsStillChecked() throws {
+        let text = "[" + (1...100).map(String.init).joined(separator: ",") + "]"
+        var scanner = JSONScanner(Array(text.utf8))
+        #expect(try scanner.documentWithChildren(limit: 5).children?.count == 6)
+        var broken = JSONScanner(Array(("[" + (1...100).map(String.init).joined(separator: ",") + ",]").utf8))
+        #expect(throws: JSONScanner.Failure.self) { try broken.documentWithChildren(limit: 5) }
+    }
+
     @Test func scansOneLineOfALargerBodyInPlace() throws {
         let body = Array("{\"a\":1}\n{\"b\":\n  nope}\n".utf8)
         var first = JSONScanner(body, in: 0..<7)
@@ -121,6 +129,10 @@ import Testing
         #expect(Timestamp.format(Date(timeIntervalSince1970: .infinity)) == "9999-12-31T23:59:59.999Z")
         #expect(Timestamp.format(Date(timeIntervalSince1970: .nan)) == "9999-12-31T23:59:59.999Z")
         #expect(Timestamp.format(Date(timeIntervalSince1970: 253_402_300_799)) == "9999-12-31T23:59:59.000Z")
+        // Year 0 (an hour before 0001-01-01) is outside the hand-written range: Foundation formats it.
+        #expect(Timestamp.format(Date(timeIntervalSince1970: -62_135_596_800 - 3_600)).contains("T23:00:00"))
+        // Foundation's parser refuses what would land before year 1, so decoded events never get there.
+        #expect(Timestamp.parse("0001-01-01T00:00:00+23:59") == nil)
     }
 
     @Test func parsesOffsetsAndFractions() {

@@ -160,5 +160,7 @@ func readAll(_ consumer: any EventLogConsumer, count: Int, timeout: Duration = .
         let headers = [EventHeader("a", ""), EventHeader(name: "", value: [1, 2, 3]), EventHeader("ünïcode", "✓")]
         #expect(HeaderCoding.decode(HeaderCoding.encode(headers)) == headers)
         #expect(HeaderCoding.decode([0, 0, 0, 9, 1]) == [])
+        // A corrupt count of about 4 billion headers reserves nothing huge.
+        #expect(HeaderCoding.decode([0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 1, 0x61]) == [])
     }
 }

@@ -137,9 +137,17 @@ import Testing
             #expect(statuses.prefix(2).allSatisfy { $0 == .accepted })
             #expect(statuses.last == .tooManyRequests)
             #expect(Int(retryAfter ?? "") ?? 0 >= 1)
+            // With no keys configured, a made-up X-API-Key is no new identity: the same bucket refuses it.
+            var headers = json
+            headers[.apiKey] = "fresh-\(UUID())"
+            try await client.execute(
+                uri: "/events", method: .post, headers: headers, body: ByteBuffer(string: #"{"type":"a.b"}"#)
+            ) { response in
+                #expect(response.status == .tooManyRequests)
+            }
         }
         #expect(try await harness.storedEvents().count == 2)
-        #expect(harness.metric(#"meridian_ingest_events_total{outcome="rate_limited"}"#) == 2)
+        #expect(harness.metric(#"meridian_ingest_events_total{outcome="rate_limited"}"#) == 3)
         await harness.close()
     }
 
@@ -259,6 +267,14 @@ import Testing
                 uri: "/events/batch", method: .post, headers: ndjson,
                 body: ByteBuffer(string: String(repeating: "{\"type\":\"a.b\"}\n", count: 3))
             ) { #expect($0.status == .contentTooLarge) }
+            // Too many elements is refused before any is decoded, even when they are not events.
+            try await client.execute(
+                uri: "/events/batch", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: "[0,0,0]")
+            ) { response in
+                #expect(response.status == .contentTooLarge)
+                #expect(response.json["detail"] as? String == "a batch holds at most 2 events")
+            }
             try await client.execute(
                 uri: "/events/batch", method: .post, headers: [.contentType: "application/cloudevents-batch+json"],
                 body: ByteBuffer(string: "[1,")

@@ -193,6 +193,9 @@ import Testing
         #expect(NotificationTemplates.money(5, "USD") == "0.05 USD")
         #expect(NotificationTemplates.money(1500, "JPY") == "1500 JPY")
         #expect(NotificationTemplates.money(12345, "KWD") == "12.345 KWD")
+        #expect(NotificationTemplates.money(-5, "USD") == "-0.05 USD")
+        // abs(Int.min) traps: an event's total must not be able to kill the process.
+        #expect(NotificationTemplates.money(Int.min, "USD") == "-92233720368547758.08 USD")
         let templates = try? NotificationTemplates()
         let rendered = templates?.render(type: "order.failed", values: ["order_id": "o\r\nBcc: x@evil", "reason": "declined"])
         #expect(rendered?.subject.contains("\n") == false)

@@ -26,7 +26,8 @@ public enum HeaderCoding {
         }
         guard let count = readLength() else { return [] }
         var headers: [EventHeader] = []
-        headers.reserveCapacity(count)
+        // The count comes from stored bytes: a corrupt one must not reserve gigabytes (each header takes ≥ 8 bytes).
+        headers.reserveCapacity(min(count, bytes.count / 8))
         for _ in 0..<count {
             guard let nameLength = readLength(), index + nameLength <= bytes.count else { break }
             let name = String(decoding: bytes[index..<index + nameLength], as: UTF8.self)

@@ -123,18 +123,23 @@ public struct EventDecoder: Sendable {
 
     /// Decodes the body of `POST /events/batch`: a JSON array or NDJSON, each item judged on its own.
     ///
-    /// - Throws: when the body as a whole cannot be read (malformed array, not an array).
+    /// - Parameter maxEvents: more events than this is a `tooLarge` error, found before any event is decoded
+    ///   (an 8 MiB body of `0,0,0,…` is four million elements).
+    /// - Throws: when the body as a whole cannot be read (malformed array, not an array) or holds too many events.
     public func decodeBatch(
         _ body: [UInt8],
         format: EnvelopeFormat,
-        receivedAt now: Date
+        receivedAt now: Date,
+        maxEvents: Int = .max
     ) throws(EventDecodingError) -> [Result<CloudEvent, EventDecodingError>] {
+        let tooMany = EventDecodingError(.tooLarge, field: nil, "a batch holds at most \(maxEvents) events")
         switch format {
         case .batch, .json, .cloudEvent:
-            let (scanner, document, elements) = try Self.parse(body)
+            let (scanner, document, elements) = try Self.parse(body, limit: maxEvents)
             guard document.kind == .array, let elements else {
                 throw EventDecodingError(.invalid, field: nil, "a batch must be a JSON array of events")
             }
+            guard elements.count <= maxEvents else { throw tooMany }
             return elements.map { element in
                 let item = element.value
                 return Result { () throws(EventDecodingError) -> CloudEvent in
@@ -147,10 +152,16 @@ public struct EventDecoder: Sendable {
         case .ndjson:
             var results: [Result<CloudEvent, EventDecodingError>] = []
             var lineNumber = 0
-            for line in body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            var lineStart = 0
+            // Line by line in place (no array of lines, no copy of one).
+            while lineStart <= body.count {
+                let lineEnd = body[lineStart...].firstIndex(of: UInt8(ascii: "\n")) ?? body.count
+                let line = body[lineStart..<lineEnd]
+                lineStart = lineEnd + 1
                 lineNumber += 1
                 let trimmed = line.last == UInt8(ascii: "\r") ? line.dropLast() : line[...]
                 if trimmed.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { continue }
+                guard results.count < maxEvents else { throw tooMany }
                 let number = lineNumber
                 results.append(
                     Result { () throws(EventDecodingError) -> CloudEvent in
@@ -174,14 +185,14 @@ public struct EventDecoder: Sendable {
 
     /// Scans the document in `range` of `body` (all of it by default), once: its value and, for an object or an
     /// array, its members or elements.
-    private static func parse(_ body: [UInt8], in range: Range<Int>? = nil) throws(EventDecodingError) -> (
-        JSONScanner, JSONScanner.Value, JSONScanner.Members?
-    ) {
+    private static func parse(_ body: [UInt8], in range: Range<Int>? = nil, limit: Int = .max) throws(EventDecodingError)
+        -> (JSONScanner, JSONScanner.Value, JSONScanner.Members?)
+    {
         let range = range ?? body.indices
         guard !range.isEmpty else { throw EventDecodingError(.malformed, field: nil, "the body is empty") }
         var scanner = JSONScanner(body, in: range)
         do {
-            let (document, children) = try scanner.documentWithChildren()
+            let (document, children) = try scanner.documentWithChildren(limit: limit)
             return (scanner, document, children)
         } catch {
             throw EventDecodingError(

@@ -67,17 +67,22 @@ struct JSONScanner {
     /// Scans exactly one JSON document like ``document()`` and, in the same pass, gives the members of a
     /// top-level object (or the elements of a top-level array); nil for any other value. Reading them
     /// afterwards with ``members(of:)`` would scan the document twice.
-    mutating func documentWithChildren() throws(Failure) -> (value: Value, children: Members?) {
+    ///
+    /// - Parameter limit: children kept at most plus one (so a caller can tell there were more): a body of
+    ///   millions of tiny elements must not become millions of entries in memory.
+    mutating func documentWithChildren(limit: Int = .max) throws(Failure) -> (value: Value, children: Members?) {
         skipWhitespace()
         var children: Members = []
         let value: Value
         let collected: Bool
         switch peek {
         case UInt8(ascii: "{"):
-            value = try container(close: UInt8(ascii: "}"), kind: .object, depth: 0, collecting: true, into: &children)
+            value = try container(
+                close: UInt8(ascii: "}"), kind: .object, depth: 0, collecting: true, limit: limit, into: &children)
             collected = true
         case UInt8(ascii: "["):
-            value = try container(close: UInt8(ascii: "]"), kind: .array, depth: 0, collecting: true, into: &children)
+            value = try container(
+                close: UInt8(ascii: "]"), kind: .array, depth: 0, collecting: true, limit: limit, into: &children)
             collected = true
         default:
             value = try self.value(depth: 0)
@@ -240,12 +245,13 @@ struct JSONScanner {
 
     private mutating func container(close: UInt8, kind: Kind, depth: Int) throws(Failure) -> Value {
         var none: Members = []
-        return try container(close: close, kind: kind, depth: depth, collecting: false, into: &none)
+        return try container(close: close, kind: kind, depth: depth, collecting: false, limit: 0, into: &none)
     }
 
-    /// Scans an object or array; with `collecting`, appends its members (decoded names) or elements to `children`.
+    /// Scans an object or array; with `collecting`, appends its members (decoded names) or elements to `children`,
+    /// `limit + 1` of them at most.
     private mutating func container(
-        close: UInt8, kind: Kind, depth: Int, collecting: Bool, into children: inout Members
+        close: UInt8, kind: Kind, depth: Int, collecting: Bool, limit: Int, into children: inout Members
     ) throws(Failure) -> Value {
         guard depth < Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth)") }
         let start = index
@@ -267,7 +273,7 @@ struct JSONScanner {
                 skipWhitespace()
             }
             let child = try value(depth: depth + 1)
-            if collecting { children.append((name, child)) }
+            if collecting, children.count <= limit { children.append((name, child)) }
             skipWhitespace()
             guard let next = peek else { throw fail("unexpected end of input") }
             index += 1
