@@ -27,5 +27,7 @@ trap stop EXIT
     -o "-p $PORT -c listen_addresses=127.0.0.1 -k $DIR -c fsync=off -c max_connections=200" start >/dev/null \
     || { cat "$DIR/server.log" >&2; exit 1; }
 export MERIDIAN_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PORT/postgres"
+# The same server through its Unix socket (libpq's host=<directory>).
+export MERIDIAN_TEST_POSTGRES_SOCKET_DIR="$DIR"
 echo "with-postgres: PostgreSQL on 127.0.0.1:$PORT"
 "$@"

@@ -51,10 +51,16 @@ public final class PostgresStore: SQLStoreAdapter {
         guard let target = Target(url) else {
             throw StoreError("not a PostgreSQL URL: expected postgres://user[:password]@host[:port]/database")
         }
-        let configuration = PostgresConnection.Configuration(
-            host: target.host, port: target.port, username: target.user, password: target.password,
-            database: target.database,
-            tls: target.requireTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
+        let configuration =
+            if let socket = target.socketPath {
+                PostgresConnection.Configuration(
+                    unixSocketPath: socket, username: target.user, password: target.password, database: target.database)
+            } else {
+                PostgresConnection.Configuration(
+                    host: target.host, port: target.port, username: target.user, password: target.password,
+                    database: target.database,
+                    tls: target.requireTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
+            }
         let connect = Task {
             try await PostgresConnection.connect(
                 on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 0, logger: logger
@@ -87,22 +93,28 @@ public final class PostgresStore: SQLStoreAdapter {
         return "\(error.code)"
     }
 
-    /// What is wrong with the options of a `postgres://` URL (`sslmode`, `prepared_statements`), or nil.
+    /// What is wrong with the options of a `postgres://` URL (`sslmode`, `prepared_statements`, `host`), or nil.
     public static func optionsProblem(in url: String) -> String? {
-        guard let components = URLComponents(string: url), Target(url) != nil else {
+        guard let components = URLComponents(string: url), let target = Target(url) else {
             return "not a PostgreSQL URL: expected postgres://user[:password]@host[:port]/database"
         }
         for item in components.queryItems ?? [] {
             switch (item.name, item.value ?? "") {
             case ("sslmode", let value) where value == "disable" || Target.tlsModes.contains(value): continue
             case ("prepared_statements", "true"), ("prepared_statements", "false"): continue
+            case ("host", let value) where value.hasPrefix("/"): continue
             case ("sslmode", let value):
                 return "sslmode=\(value) is not supported: use require (TLS, certificate verified) or disable"
             case ("prepared_statements", let value):
                 return "prepared_statements=\(value): use true or false"
+            case ("host", let value):
+                return "host=\(value): give the directory of PostgreSQL's Unix socket, an absolute path"
             case (let name, _):
-                return "unknown option \(name): the options are sslmode and prepared_statements"
+                return "unknown option \(name): the options are sslmode, prepared_statements and host"
             }
+        }
+        if target.socketPath != nil, target.requireTLS {
+            return "sslmode=require cannot be used with a Unix socket (host=/…): a local socket has no TLS"
         }
         return nil
     }
@@ -117,6 +129,10 @@ public final class PostgresStore: SQLStoreAdapter {
         var requireTLS: Bool
         /// `prepared_statements=false` runs every statement unnamed.
         var preparedStatements: Bool
+        /// With `host=/directory` (libpq's convention), the server's Unix socket in that directory,
+        /// `.s.PGSQL.<port>`: no TCP for a server on the same machine (or a proxy's socket, as the Cloud SQL
+        /// Auth Proxy offers).
+        var socketPath: String?
 
         /// The `sslmode` values that mean TLS. Our TLS always verifies the server's certificate and name, so
         /// libpq's verify-ca and verify-full mean the same as require here.
@@ -124,11 +140,20 @@ public final class PostgresStore: SQLStoreAdapter {
 
         init?(_ url: String) {
             guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme),
-                let host = components.host, !host.isEmpty, let user = components.user
+                let user = components.user
             else { return nil }
+            let socketDirectory = components.queryItems?.last { $0.name == "host" }?.value.flatMap {
+                $0.hasPrefix("/") ? $0 : nil
+            }
+            let host = components.host ?? ""
+            // A host is needed unless a socket directory stands in for it.
+            guard !host.isEmpty || socketDirectory != nil else { return nil }
             let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
-            self.host = host
+            self.host = host.isEmpty ? "localhost" : host
             port = components.port ?? 5432
+            socketPath = socketDirectory.map {
+                ($0.hasSuffix("/") ? String($0.dropLast()) : $0) + "/.s.PGSQL.\(components.port ?? 5432)"
+            }
             self.user = user
             password = components.password
             self.database = database.isEmpty ? nil : database
@@ -144,7 +169,11 @@ public final class PostgresStore: SQLStoreAdapter {
     }
 
     static func configuration(for target: Target) -> PostgresClient.Configuration {
-        PostgresClient.Configuration(
+        if let socket = target.socketPath {
+            return PostgresClient.Configuration(
+                unixSocketPath: socket, username: target.user, password: target.password, database: target.database)
+        }
+        return PostgresClient.Configuration(
             host: target.host, port: target.port, username: target.user, password: target.password,
             database: target.database, tls: target.requireTLS ? .require(.makeClientConfiguration()) : .disable)
     }

@@ -21,6 +21,44 @@ import Testing
         #expect(PostgresStore.optionsProblem(in: "postgres://u@db/shop?prepared_statements=1")?.contains("true or false") == true)
         #expect(PostgresStore.optionsProblem(in: "postgres://u@db/shop?pool=3")?.contains("unknown option pool") == true)
         #expect(PostgresStore.optionsProblem(in: "postgres:///nohost") != nil)
+        #expect(PostgresStore.optionsProblem(in: "postgres://u@/shop?host=/run/postgresql") == nil)
+        #expect(PostgresStore.optionsProblem(in: "postgres://u@db/shop?host=db2")?.contains("absolute path") == true)
+        #expect(
+            PostgresStore.optionsProblem(in: "postgres://u@/shop?host=/run/postgresql&sslmode=require")?.contains(
+                "Unix socket") == true)
+    }
+
+    @Test func aSocketDirectoryNamesTheServersSocket() throws {
+        let target = try #require(PostgresStore.Target("postgres://u@/shop?host=/run/postgresql/"))
+        #expect(target.socketPath == "/run/postgresql/.s.PGSQL.5432")
+        #expect(target.database == "shop")
+        #expect(PostgresStore.Target("postgres://u@localhost:6000/shop?host=/tmp")?.socketPath == "/tmp/.s.PGSQL.6000")
+        #expect(PostgresStore.Target("postgres://u@db/shop")?.socketPath == nil)
+    }
+
+    /// scripts/with-postgres.sh also says where its server's socket is: the store works through it.
+    @Test(
+        .enabled(
+            if: ProcessInfo.processInfo.environment["MERIDIAN_TEST_POSTGRES_SOCKET_DIR"] != nil,
+            "needs MERIDIAN_TEST_POSTGRES_SOCKET_DIR, which scripts/with-postgres.sh (make test) sets"))
+    func connectsThroughTheUnixSocket() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let url = try #require(environment["MERIDIAN_TEST_POSTGRES_URL"])
+        let directory = try #require(environment["MERIDIAN_TEST_POSTGRES_SOCKET_DIR"])
+        var components = try #require(URLComponents(string: url))
+        components.host = nil
+        components.queryItems = [URLQueryItem(name: "host", value: directory)]
+        let socketURL = try #require(components.string)
+        try await PostgresStore.checkConnection(url: socketURL, logger: Logger(label: "test"))
+        let store = try PostgresStore(url: socketURL, logger: Logger(label: "test"))
+        let running = Task { try await store.run() }
+        defer { running.cancel() }
+        let address = try await store.withDatabase { db in
+            try await db.raw("SELECT COALESCE(inet_client_addr()::text, 'local') AS address").first()!
+                .decode(column: "address", as: String.self)
+        }
+        // A Unix-socket session has no client IP address.
+        #expect(address == "local")
     }
 
     @Test func thePoolOpensAtMostMaxConnections() async throws {
