@@ -36,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // MARK: Core and contracts (no I/O)
@@ -125,6 +126,17 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// The local-files adapter of the object storage port (the embedded default): atomic puts, presigned URLs
+        /// that Meridian serves.
+        .target(
+            name: "MeridianFileObjects",
+            dependencies: [
+                "MeridianCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -488,6 +500,11 @@ let package = Package(
             dependencies: [
                 "MeridianTestSupport", "MeridianCore", "MeridianStorage", .product(name: "SQLKit", package: "sql-kit"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianFileObjectsTests",
+            dependencies: ["MeridianCore", "MeridianFileObjects"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
