@@ -140,6 +140,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// The S3-compatible adapter of the object storage port (AWS, GCS, Spaces, MinIO, Ceph): Signature V4 by hand
+        /// over async-http-client.
+        .target(
+            name: "MeridianS3",
+            dependencies: [
+                "MeridianCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         /// The PostgreSQL adapter of the storage port: postgres-nio's pool.
         .target(
             name: "MeridianPostgres",
@@ -505,6 +518,15 @@ let package = Package(
         .testTarget(
             name: "MeridianFileObjectsTests",
             dependencies: ["MeridianCore", "MeridianFileObjects"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianS3Tests",
+            dependencies: [
+                "MeridianCore", "MeridianS3", "MeridianTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -26,7 +26,7 @@ DRIVERS = {"sqlite-nio", "sqlite-kit", "postgres-nio", "postgres-kit"}
 # Modules of the toolchain, and the C module whose headers come from the system.
 TOOLCHAIN = {
     "Foundation", "FoundationEssentials", "FoundationNetworking", "Dispatch", "Synchronization", "Glibc", "Musl",
-    "Darwin", "_Concurrency", "Testing", "XCTest",
+    "Darwin", "_Concurrency", "Testing", "XCTest", "FoundationXML",
 }
 IMPORT = re.compile(r"^\s*(?:@\w+(?:\([^)]*\))?\s+)*(?:public |package |internal )?import\s+(?:(?:struct|class|enum|func|protocol|typealias) )?(\w+)", re.M)
 EVENT_TYPES = [

@@ -109,6 +109,8 @@ public enum ObjectStoreError: Error, Sendable, Hashable, CustomStringConvertible
     case invalidKey(String, String)
     /// A body larger than the caller's limit.
     case tooLarge(limit: Int64)
+    /// Metadata a store cannot keep (S3 takes lower-case names of letters, digits and `-`, and ASCII values).
+    case invalidMetadata(String)
     /// A listing token this store did not give.
     case invalidToken
     /// A presigned URL whose signature, method or key does not match, or that expired.
@@ -120,6 +122,7 @@ public enum ObjectStoreError: Error, Sendable, Hashable, CustomStringConvertible
         switch self {
         case .invalidKey(let key, let problem): "object key \(key.debugDescription) \(problem)"
         case .tooLarge(let limit): "the object is larger than \(limit) bytes"
+        case .invalidMetadata(let why): "object metadata \(why)"
         case .invalidToken: "the listing token is not valid"
         case .invalidSignature(let why): "the presigned URL is not valid: \(why)"
         case .unavailable(let why): "object storage is unavailable: \(why)"
@@ -148,7 +151,9 @@ public protocol ObjectStore: Sendable {
     /// The object's information, or nil when there is none.
     func head(_ key: ObjectKey) async throws -> ObjectInfo?
 
-    /// Up to `limit` objects whose keys start with `prefix`, in key order, from the page `after` names.
+    /// Up to `limit` objects whose keys start with `prefix`, in key order, from the page `after` names. A listing
+    /// gives each object's key, size, ETag and time; its content type and metadata only where the store's listing
+    /// has them (S3's has not: `head` has).
     func list(prefix: String, after token: String?, limit: Int) async throws -> ObjectListing
 
     /// Removes the object; nothing happens when there is none.
