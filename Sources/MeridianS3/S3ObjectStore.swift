@@ -37,16 +37,21 @@ public struct S3ObjectStore: ObjectStore {
     }
 
     public let configuration: Configuration
-    private let signer: SignatureV4
+    private let credentials: any S3CredentialSource
     private let http: HTTPClient
     private let scheme: String
     /// `host[:port]` of the requests, as signed.
     private let host: String
 
     public init(configuration: Configuration, credentials: S3Credentials, http: HTTPClient = .shared) throws {
+        try self.init(configuration: configuration, credentialSource: StaticCredentials(credentials), http: http)
+    }
+
+    /// - Parameter credentialSource: asked before each request (web identity renews its credentials before they expire).
+    public init(configuration: Configuration, credentialSource: any S3CredentialSource, http: HTTPClient = .shared) throws {
         self.configuration = configuration
         self.http = http
-        signer = SignatureV4(credentials: credentials, region: configuration.region)
+        credentials = credentialSource
         let endpoint = configuration.endpoint ?? "https://s3.\(configuration.region).amazonaws.com"
         guard let url = URLComponents(string: endpoint), let scheme = url.scheme, ["http", "https"].contains(scheme),
             let endpointHost = url.host, !endpointHost.isEmpty
@@ -158,9 +163,12 @@ public struct S3ObjectStore: ObjectStore {
         _ = try await send(.DELETE, key: key, expect: [200, 204, 404])
     }
 
+    /// Presigns with the current credentials; with temporary ones (web identity) a presigned URL stops working
+    /// when they expire, whatever its own expiry.
     public func presign(_ method: PresignedRequest.Method, _ key: ObjectKey, contentType: String?, expiresIn: Duration)
-        throws -> PresignedRequest
+        async throws -> PresignedRequest
     {
+        let signer = SignatureV4(credentials: try await credentials.current(), region: configuration.region)
         let seconds = expiresIn.components.seconds
         guard (1...604_800).contains(seconds) else {
             throw ObjectStoreError.invalidSignature("a presigned URL lives from 1 second to 7 days")
@@ -232,6 +240,7 @@ public struct S3ObjectStore: ObjectStore {
         let queryText = query.isEmpty ? "" : "?" + SignatureV4.canonicalQuery(query)
         var request = HTTPClientRequest(url: "\(scheme)://\(host)\(SignatureV4.encodePath(path))\(queryText)")
         request.method = method
+        let signer = SignatureV4(credentials: try await credentials.current(), region: configuration.region)
         var signed = headers
         signed["host"] = host
         for (name, value) in signer.authorization(

@@ -230,6 +230,59 @@ func readAll(_ stream: ObjectBytes) async throws -> [UInt8] {
         await moto.stop()
     }
 
+    /// EKS's IRSA: a token file and a role, exchanged with STS (moto's) for temporary credentials, which then sign.
+    @Test func webIdentityCredentialsFromSTS() async throws {
+        let moto = try await Moto(checkSignatures: false)
+        let tokenFile = moto.directory + "/token"
+        do {
+            try await moto.createBucket("shop")
+            try "eyJhbGciOi.fake.token\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+            let environment = [
+                "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/meridian", "AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile,
+                "AWS_ENDPOINT_URL_STS": moto.endpoint,
+            ]
+            let configuration = try #require(WebIdentityCredentials.Configuration(environment: environment, region: "us-east-1"))
+            let source = WebIdentityCredentials(configuration: configuration)
+            let first = try await source.current()
+            #expect(first.sessionToken?.isEmpty == false)
+            #expect(try await source.current() == first, "kept until shortly before they expire")
+            var storeConfiguration = S3ObjectStore.Configuration(bucket: "shop")
+            storeConfiguration.endpoint = moto.endpoint
+            storeConfiguration.pathStyle = true
+            let store = try S3ObjectStore(configuration: storeConfiguration, credentialSource: source)
+            _ = try await store.put(key("irsa.txt"), contentType: "text/plain", bytes: Array("ok".utf8))
+            #expect(try await store.bytes(of: key("irsa.txt")) == Array("ok".utf8))
+
+            // A token file that cannot be read names the variable.
+            let missing = WebIdentityCredentials(
+                configuration: .init(
+                    roleARN: "arn:aws:iam::1:role/x", tokenFile: "/nonexistent/token", region: "us-east-1",
+                    endpoint: moto.endpoint))
+            do {
+                _ = try await missing.current()
+                Issue.record("an unreadable token must fail")
+            } catch {
+                #expect("\(error)".contains("AWS_WEB_IDENTITY_TOKEN_FILE"))
+            }
+        } catch {
+            await moto.stop()
+            throw error
+        }
+        await moto.stop()
+    }
+
+    @Test func webIdentityIsRenewedBeforeItExpires() {
+        let now = Date()
+        #expect(!WebIdentityCredentials.needsRefresh(expiration: now + 3600, now: now, margin: .seconds(300)))
+        #expect(WebIdentityCredentials.needsRefresh(expiration: now + 299, now: now, margin: .seconds(300)))
+        #expect(WebIdentityCredentials.needsRefresh(expiration: now - 1, now: now, margin: .seconds(300)))
+        #expect(WebIdentityCredentials.Configuration(environment: ["AWS_ROLE_ARN": "x"], region: "eu-west-1") == nil)
+        #expect(
+            WebIdentityCredentials.Configuration(
+                environment: ["AWS_ROLE_ARN": "x", "AWS_WEB_IDENTITY_TOKEN_FILE": "/t"], region: "eu-west-1")?.endpoint
+                == "https://sts.eu-west-1.amazonaws.com")
+    }
+
     /// Presigned URLs with moto's authentication off (moto fails on them with it on, ENVIRONMENT.md): a client with
     /// no credentials uploads and downloads through them. Keys that need percent-encoding round-trip too.
     @Test func presignedPutAndGetAndEncodedKeys() async throws {
@@ -241,7 +294,7 @@ func readAll(_ stream: ObjectBytes) async throws -> [UInt8] {
             _ = try await store.put(odd, contentType: "image/jpeg", bytes: Array("odd".utf8))
             #expect(try await store.bytes(of: odd) == Array("odd".utf8))
             #expect(try await store.list(prefix: "uploads/products/p 1/", after: nil, limit: 10).objects.map(\.key) == [odd])
-            let upload = try store.presign(.put, key("uploads/x y.png"), contentType: "image/png", expiresIn: .seconds(300))
+            let upload = try await store.presign(.put, key("uploads/x y.png"), contentType: "image/png", expiresIn: .seconds(300))
             #expect(upload.url.contains("X-Amz-SignedHeaders=content-type%3Bhost"))
             var put = HTTPClientRequest(url: upload.url)
             put.method = .PUT
@@ -252,11 +305,11 @@ func readAll(_ stream: ObjectBytes) async throws -> [UInt8] {
             #expect(putResponse.status == .ok)
             #expect(try await store.head(key("uploads/x y.png"))?.contentType == "image/png")
 
-            let download = try store.presign(.get, key("uploads/x y.png"), contentType: nil, expiresIn: .seconds(60))
+            let download = try await store.presign(.get, key("uploads/x y.png"), contentType: nil, expiresIn: .seconds(60))
             let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: download.url), timeout: .seconds(10))
             #expect(String(buffer: try await response.body.collect(upTo: 65_536)) == "png bytes")
-            #expect(throws: ObjectStoreError.self) {
-                try store.presign(.get, key("a"), contentType: nil, expiresIn: .seconds(8 * 24 * 3600))
+            await #expect(throws: ObjectStoreError.self) {
+                try await store.presign(.get, key("a"), contentType: nil, expiresIn: .seconds(8 * 24 * 3600))
             }
         } catch {
             await moto.stop()

@@ -160,8 +160,8 @@ public protocol ObjectStore: Sendable {
     func delete(_ key: ObjectKey) async throws
 
     /// A URL that lets anyone holding it `method` the object until `expiresIn` from now.
-    func presign(_ method: PresignedRequest.Method, _ key: ObjectKey, contentType: String?, expiresIn: Duration) throws
-        -> PresignedRequest
+    func presign(_ method: PresignedRequest.Method, _ key: ObjectKey, contentType: String?, expiresIn: Duration)
+        async throws -> PresignedRequest
 }
 
 extension ObjectStore {
