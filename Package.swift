@@ -54,6 +54,13 @@ let package = Package(
             pkgConfig: "jemalloc",
             providers: [.apt(["libjemalloc-dev"])]
         ),
+        /// libvips (apt: libvips-dev), with inline functions that fix the optional arguments of the operations the
+        /// image function uses (Swift cannot call C varargs).
+        .systemLibrary(
+            name: "CVips",
+            pkgConfig: "vips",
+            providers: [.apt(["libvips-dev"])]
+        ),
         /// SQLite's C API, for the store's connections (apt: libsqlite3-dev).
         .systemLibrary(
             name: "CSQLite",
@@ -151,6 +158,12 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        /// The image function's work without I/O: an upload's bytes to JPEG variants through libvips.
+        .target(
+            name: "MeridianImages",
+            dependencies: ["CVips"],
             swiftSettings: swiftSettings
         ),
         /// The PostgreSQL adapter of the storage port: postgres-nio's pool.
@@ -527,6 +540,11 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianImagesTests",
+            dependencies: ["CVips", "MeridianImages"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
