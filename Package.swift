@@ -163,7 +163,10 @@ let package = Package(
         /// The image function's work without I/O: an upload's bytes to JPEG variants through libvips.
         .target(
             name: "MeridianImages",
-            dependencies: ["CVips"],
+            dependencies: [
+                "CVips", "MeridianContracts", "MeridianCore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         /// The PostgreSQL adapter of the storage port: postgres-nio's pool.
@@ -544,7 +547,10 @@ let package = Package(
         ),
         .testTarget(
             name: "MeridianImagesTests",
-            dependencies: ["CVips", "MeridianImages"],
+            dependencies: [
+                "CVips", "MeridianImages", "MeridianContracts", "MeridianCore", "MeridianEventLog", "MeridianFileObjects",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -18,7 +18,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ROLES = {
     "MeridianGateway", "MeridianIngest", "MeridianUsers", "MeridianProducts", "MeridianCarts", "MeridianOrders",
-    "MeridianPayments", "MeridianNotifications",
+    "MeridianPayments", "MeridianNotifications", "MeridianImages",
 }
 NO_IO = {"MeridianCore", "MeridianContracts"}
 IO_ALLOWED_IN_CORE = {"swift-collections"}
@@ -31,7 +31,8 @@ TOOLCHAIN = {
 IMPORT = re.compile(r"^\s*(?:@\w+(?:\([^)]*\))?\s+)*(?:public |package |internal )?import\s+(?:(?:struct|class|enum|func|protocol|typealias) )?(\w+)", re.M)
 EVENT_TYPES = [
     "order.created", "order.confirmed", "order.failed", "order.cancelled", "payment.requested", "payment.succeeded",
-    "payment.failed", "payment.refunded", "product.deleted",
+    "payment.failed", "payment.refunded", "product.deleted", "product-images.uploaded", "product-images.processed",
+    "product-images.rejected",
 ]
 
 

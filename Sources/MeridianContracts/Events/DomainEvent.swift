@@ -47,6 +47,9 @@ public enum CommerceEvent: Sendable, Hashable {
     case paymentFailed(PaymentFailed)
     case paymentRefunded(PaymentRefunded)
     case productDeleted(ProductDeleted)
+    case productImageUploaded(ProductImageUploaded)
+    case productImageProcessed(ProductImageProcessed)
+    case productImageRejected(ProductImageRejected)
 
     /// Every event type of the contract, with how to read its data.
     private static let decoders: [String: @Sendable (CloudEvent) throws -> CommerceEvent] = [
@@ -59,6 +62,9 @@ public enum CommerceEvent: Sendable, Hashable {
         PaymentFailed.type.rawValue: { .paymentFailed(try $0.decodeData(PaymentFailed.self)) },
         PaymentRefunded.type.rawValue: { .paymentRefunded(try $0.decodeData(PaymentRefunded.self)) },
         ProductDeleted.type.rawValue: { .productDeleted(try $0.decodeData(ProductDeleted.self)) },
+        ProductImageUploaded.type.rawValue: { .productImageUploaded(try $0.decodeData(ProductImageUploaded.self)) },
+        ProductImageProcessed.type.rawValue: { .productImageProcessed(try $0.decodeData(ProductImageProcessed.self)) },
+        ProductImageRejected.type.rawValue: { .productImageRejected(try $0.decodeData(ProductImageRejected.self)) },
     ]
 
     /// The event's data as the type its `type` names; nil for a type outside the commerce contract (a consumer

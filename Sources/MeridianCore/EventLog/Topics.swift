@@ -16,6 +16,7 @@ public struct Topics: Sendable, Hashable {
     /// Meridian's addition to the contract topics: refunds of payments for cancelled orders.
     public var paymentRefunded: String { prefix + "payment.refunded" }
     public var productDeleted: String { prefix + "product.deleted" }
+    public var productImagesUploaded: String { prefix + "product-images.uploaded" }
     public var productImagesProcessed: String { prefix + "product-images.processed" }
     public var analyticsResults: String { prefix + "analytics-results" }
 
@@ -23,7 +24,7 @@ public struct Topics: Sendable, Hashable {
     public var all: [String] {
         [
             events, deadLetter, orders, paymentRequested, paymentSucceeded, paymentFailed, paymentRefunded, productDeleted,
-            productImagesProcessed, analyticsResults,
+            productImagesUploaded, productImagesProcessed, analyticsResults,
         ]
     }
 }
