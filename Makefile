@@ -6,7 +6,7 @@ PORT ?= 8080
 BIN := .build/debug/meridian
 RELEASE_BIN := .build/release/meridian
 
-.PHONY: run test ci deps build release format format-check openapi openapi-check structure-check fuzz-api bench bench-orders clean
+.PHONY: run test ci deps build release format format-check openapi openapi-check structure-check fuzz-api bench bench-orders bench-images clean
 
 deps:
 	@scripts/install-deps.sh
@@ -57,6 +57,10 @@ bench: release
 # with 128 (20 s each, three rounds; each run measures its store's raw transaction rate first).
 bench-orders: release
 	scripts/bench-orders.sh 20 3
+
+# Product images: the three variants of a generated 2725×2225 JPEG, against vipsthumbnail (three runs).
+bench-images: release
+	for round in 1 2 3; do .build/release/meridian bench images --duration 10; done
 
 clean:
 	rm -rf .build .meridian

@@ -444,7 +444,9 @@ let package = Package(
         .target(
             name: "MeridianBench",
             dependencies: [
+                "CVips",
                 "MeridianCore",
+                "MeridianImages",
                 "MeridianStorage",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

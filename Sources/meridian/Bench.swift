@@ -4,6 +4,7 @@ import Logging
 import MeridianApp
 import MeridianBench
 import MeridianCore
+import MeridianImages
 import Metrics
 import NIOCore
 import NIOPosix
@@ -16,7 +17,7 @@ import ServiceLifecycle
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Built-in load generators; results go to docs/benchmarks.md.",
-        subcommands: [BenchIngest.self, BenchOrders.self])
+        subcommands: [BenchIngest.self, BenchOrders.self, BenchImages.self])
 }
 
 struct BenchIngest: AsyncParsableCommand {
@@ -206,6 +207,80 @@ struct BenchIngest: AsyncParsableCommand {
             let peak = value("meridian_process_peak_resident_memory_bytes")
         else { return nil }
         return (current, peak)
+    }
+}
+
+struct BenchImages: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "images",
+        abstract: "Product images per second per core (all three variants), against vipsthumbnail in the same run.",
+        discussion: """
+            Generates a 2725×2225 JPEG (the size of sharp's published benchmark), then for --duration seconds
+            makes its three variants again and again on --threads threads, and counts source images per second
+            of CPU time; then runs libvips' own vipsthumbnail for the same three sizes (three runs per image, each
+            decoding with shrink-on-load) as long, for the ratio. Also prints the most resident memory this process
+            used while processing (sampled every 50 ms).
+            """)
+
+    @Option(help: "Seconds per phase.")
+    var duration: Int = 10
+
+    @Option(help: "Threads processing at once (default: the number of cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(help: "Print the results as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard (1...600).contains(duration) else { throw ValidationError("--duration must be 1...600 seconds") }
+        guard (1...64).contains(threads) else { throw ValidationError("--threads must be 1...64") }
+    }
+
+    func run() async throws {
+        let processor = try ImageProcessor(concurrency: 1)
+        let jpeg = ImageLoad.sampleJPEG(width: 2_725, height: 2_225)
+        guard !jpeg.isEmpty else { throw ValidationError("libvips could not make the sample image") }
+        let path = NSTemporaryDirectory() + "meridian-bench-\(UUID().uuidString).jpg"
+        guard FileManager.default.createFile(atPath: path, contents: Data(jpeg)) else {
+            throw ValidationError("cannot write the sample image to \(path)")
+        }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let before = ImageLoad.residentBytes()
+        let (ours, peak) = ImageLoad.run(processor, jpeg: jpeg, threads: threads, duration: .seconds(duration))
+        let theirs = ImageLoad.vipsthumbnail(
+            path: path, sizes: processor.configuration.sizes.map(\.box), threads: threads, duration: .seconds(duration))
+        var results: [String: Any] = [
+            "source_bytes": jpeg.count, "threads": threads, "duration_seconds": duration, "images": ours.images,
+            "images_per_second": (ours.imagesPerSecond * 10).rounded() / 10,
+            "images_per_core_second": (ours.imagesPerCoreSecond * 10).rounded() / 10,
+            "cpu_seconds": (ours.cpuSeconds * 10).rounded() / 10,
+            "peak_rss_mb": (Double(peak) / 1_048_576).rounded(),
+            "rss_before_mb": (Double(before) / 1_048_576).rounded(),
+        ]
+        if let theirs {
+            results["vipsthumbnail_images_per_core_second"] = (theirs.imagesPerCoreSecond * 10).rounded() / 10
+            results["ratio_to_vipsthumbnail"] =
+                (ours.imagesPerCoreSecond / max(theirs.imagesPerCoreSecond, 0.001) * 100).rounded() / 100
+        }
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys, .prettyPrinted])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("source: 2725×2225 JPEG, \(jpeg.count) bytes; \(threads) threads, \(duration) s per phase")
+            print(
+                String(
+                    format: "meridian:       %.1f images/s, %.1f per core-second (%.1f CPU s), peak RSS %.0f MB (%.0f MB before)",
+                    ours.imagesPerSecond, ours.imagesPerCoreSecond, ours.cpuSeconds, Double(peak) / 1_048_576,
+                    Double(before) / 1_048_576))
+            if let theirs {
+                print(
+                    String(
+                        format: "vipsthumbnail:  %.1f images/s, %.1f per core-second; ratio %.2f", theirs.imagesPerSecond,
+                        theirs.imagesPerCoreSecond, ours.imagesPerCoreSecond / max(theirs.imagesPerCoreSecond, 0.001)))
+            } else {
+                print("vipsthumbnail:  not installed (apt libvips-tools)")
+            }
+        }
     }
 }
 

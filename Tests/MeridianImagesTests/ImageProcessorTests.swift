@@ -34,7 +34,7 @@ enum Pictures {
         if let orientation { vips_image_set_int(image, "orientation", orientation) }
         var buffer: UnsafeMutableRawPointer?
         var length = 0
-        precondition(meridian_vips_jpeg_keep(image, &buffer, &length) == 0)
+        precondition(meridian_vips_jpeg_keep(image, &buffer, &length, 95) == 0)
         defer { g_free(buffer) }
         return Array(UnsafeRawBufferPointer(start: buffer, count: length))
     }
