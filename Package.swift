@@ -160,6 +160,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// Bulk CSV ingestion: resumable jobs that turn rows into events.
+        .target(
+            name: "MeridianIngestJobs",
+            dependencies: [],
+            swiftSettings: swiftSettings
+        ),
         /// The image function's work without I/O: an upload's bytes to JPEG variants through libvips.
         .target(
             name: "MeridianImages",
@@ -545,6 +551,11 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianIngestJobsTests",
+            dependencies: ["MeridianIngestJobs"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
