@@ -473,6 +473,7 @@ let package = Package(
                 "MeridianUsers",
                 "MeridianApp",
                 "MeridianBench",
+                "MeridianImages",
                 "MeridianCore",
                 "MeridianEventLog",
                 "MeridianKafka",
