@@ -7,6 +7,7 @@ pkg-config --exists rdkafka 2>/dev/null || need+=(librdkafka-dev)
 pkg-config --exists sqlite3 2>/dev/null || need+=(libsqlite3-dev)
 pkg-config --exists jemalloc 2>/dev/null || need+=(libjemalloc-dev)
 pkg-config --exists vips 2>/dev/null || need+=(libvips-dev)
+command -v vipsthumbnail >/dev/null 2>&1 || need+=(libvips-tools)  # the image benchmark's yardstick
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)

@@ -143,21 +143,16 @@ public struct FileObjectStore: ObjectStore {
             close(descriptor)
             throw ObjectStoreError.unavailable("get \(key): \(Self.describe(error))")
         }
-        let (stream, continuation) = ObjectBytes.makeStream()
-        let reader = Task {
-            defer { close(descriptor) }
-            do {
+        let stream = ObjectBytes.producing(
+            { yield in
+                defer { close(descriptor) }
                 while !Task.isCancelled {
                     let chunk = try await blocking { try Self.readChunk(descriptor, upTo: 65_536) }
                     if chunk.isEmpty { break }
-                    continuation.yield(chunk)
+                    yield(chunk)
                 }
-                continuation.finish()
-            } catch {
-                continuation.finish(throwing: ObjectStoreError.unavailable("get \(key): \(Self.describe(error))"))
-            }
-        }
-        continuation.onTermination = { _ in reader.cancel() }
+            },
+            describe: { ObjectStoreError.unavailable("get \(key): \(Self.describe($0))") })
         return (info, stream)
     }
 

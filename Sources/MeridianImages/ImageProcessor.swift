@@ -209,10 +209,11 @@ public struct ImageProcessor: Sendable {
         if bytes.starts(with: [0xFF, 0xD8]) {
             var offset = 2
             // Segments up to the first scan; then entropy-coded data up to the next marker that is not a restart.
-            while offset + 4 <= bytes.count {
+            while offset + 2 <= bytes.count {
                 guard bytes[offset] == 0xFF else { return nil }
                 let marker = bytes[offset + 1]
                 if marker == 0xD9 { return offset + 2 < bytes.count ? bytes.count - offset - 2 : nil }
+                guard offset + 4 <= bytes.count else { return nil }
                 if marker == 0xFF {
                     offset += 1
                     continue

@@ -114,18 +114,11 @@ public struct S3ObjectStore: ObjectStore {
             return nil
         }
         let info = Self.info(key, response.headers)
-        let (stream, continuation) = ObjectBytes.makeStream()
-        let reader = Task {
-            do {
-                for try await buffer in response.body {
-                    continuation.yield(Array(buffer.readableBytesView))
-                }
-                continuation.finish()
-            } catch {
-                continuation.finish(throwing: ObjectStoreError.unavailable("get \(key): \(error)"))
-            }
-        }
-        continuation.onTermination = { _ in reader.cancel() }
+        let stream = ObjectBytes.producing(
+            { yield in
+                for try await buffer in response.body { yield(Array(buffer.readableBytesView)) }
+            },
+            describe: { ObjectStoreError.unavailable("get \(key): \($0)") })
         return (info, stream)
     }
 

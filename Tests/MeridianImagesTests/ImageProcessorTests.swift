@@ -184,6 +184,7 @@ enum Pictures {
         let jpeg = Pictures.jpeg(Pictures.image(width: 64, height: 48) { x, _ in [UInt8(x * 4), 0, 0] }, orientation: 3)
         #expect(ImageProcessor.trailingBytes(jpeg) == nil)
         #expect(ImageProcessor.trailingBytes(jpeg + Array("PK".utf8)) == 2)
+        #expect(ImageProcessor.trailingBytes(jpeg + [0]) == 1)
         #expect(ImageProcessor.trailingBytes(Array(jpeg.prefix(100))) == nil)
         #expect(ImageProcessor.trailingBytes(Array("GIF89a".utf8)) == nil)
     }

@@ -119,6 +119,18 @@ final class Moto: Sendable {
     }
 }
 
+/// Runs `body` with a moto server of its own, stopped afterwards whatever happens.
+func withMoto(checkSignatures: Bool, _ body: (Moto) async throws -> Void) async throws {
+    let moto = try await Moto(checkSignatures: checkSignatures)
+    do {
+        try await body(moto)
+    } catch {
+        await moto.stop()
+        throw error
+    }
+    await moto.stop()
+}
+
 /// SHA-256 through the signer's own module (swift-crypto), for the IAM bodies.
 enum SHA256Hash {
     static func of(_ bytes: [UInt8]) -> [UInt8] { SignatureV4.sha256(bytes) }
@@ -147,8 +159,7 @@ func readAll(_ stream: ObjectBytes) async throws -> [UInt8] {
 /// ``presignedPutAndGetAndEncodedKeys()``, with moto's checking off).
 @Suite(.serialized) struct S3ObjectStoreTests {
     @Test func roundTripListDeleteAndMultipartWithSignaturesChecked() async throws {
-        let moto = try await Moto(checkSignatures: true)
-        do {
+        try await withMoto(checkSignatures: true) { moto in
             try await moto.createBucket("shop")
             let store = try moto.store(bucket: "shop", partSize: 64 * 1_024)
 
@@ -196,16 +207,11 @@ func readAll(_ stream: ObjectBytes) async throws -> [UInt8] {
             try await store.delete(key("list-never"))
             #expect(try await store.head(key("list-k0")) == nil)
             #expect(try await store.get(key("list-k0")) == nil)
-        } catch {
-            await moto.stop()
-            throw error
         }
-        await moto.stop()
     }
 
     @Test func aWrongSecretIsAClearError() async throws {
-        let moto = try await Moto(checkSignatures: true)
-        do {
+        try await withMoto(checkSignatures: true) { moto in
             try await moto.createBucket("shop")
             let wrong = S3Credentials(accessKeyID: moto.credentials.accessKeyID, secretAccessKey: "not-the-secret")
             let store = try moto.store(bucket: "shop", credentials: wrong)
@@ -223,18 +229,13 @@ func readAll(_ stream: ObjectBytes) async throws -> [UInt8] {
             } catch {
                 #expect("\(error)".contains("403") || "\(error)".contains("InvalidAccessKeyId"), "\(error)")
             }
-        } catch {
-            await moto.stop()
-            throw error
         }
-        await moto.stop()
     }
 
     /// EKS's IRSA: a token file and a role, exchanged with STS (moto's) for temporary credentials, which then sign.
     @Test func webIdentityCredentialsFromSTS() async throws {
-        let moto = try await Moto(checkSignatures: false)
-        let tokenFile = moto.directory + "/token"
-        do {
+        try await withMoto(checkSignatures: false) { moto in
+            let tokenFile = moto.directory + "/token"
             try await moto.createBucket("shop")
             try "eyJhbGciOi.fake.token\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
             let environment = [
@@ -264,11 +265,7 @@ func readAll(_ stream: ObjectBytes) async throws -> [UInt8] {
             } catch {
                 #expect("\(error)".contains("AWS_WEB_IDENTITY_TOKEN_FILE"))
             }
-        } catch {
-            await moto.stop()
-            throw error
         }
-        await moto.stop()
     }
 
     @Test func webIdentityIsRenewedBeforeItExpires() {
@@ -286,8 +283,7 @@ func readAll(_ stream: ObjectBytes) async throws -> [UInt8] {
     /// Presigned URLs with moto's authentication off (moto fails on them with it on, ENVIRONMENT.md): a client with
     /// no credentials uploads and downloads through them. Keys that need percent-encoding round-trip too.
     @Test func presignedPutAndGetAndEncodedKeys() async throws {
-        let moto = try await Moto(checkSignatures: false)
-        do {
+        try await withMoto(checkSignatures: false) { moto in
             try await moto.createBucket("shop")
             let store = try moto.store(bucket: "shop")
             let odd = key("uploads/products/p 1/ü+&=%.jpg")
@@ -311,10 +307,6 @@ func readAll(_ stream: ObjectBytes) async throws -> [UInt8] {
             await #expect(throws: ObjectStoreError.self) {
                 try await store.presign(.get, key("a"), contentType: nil, expiresIn: .seconds(8 * 24 * 3600))
             }
-        } catch {
-            await moto.stop()
-            throw error
         }
-        await moto.stop()
     }
 }

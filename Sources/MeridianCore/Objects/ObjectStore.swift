@@ -133,6 +133,27 @@ public enum ObjectStoreError: Error, Sendable, Hashable, CustomStringConvertible
 /// A stream of an object's bytes, chunk by chunk.
 public typealias ObjectBytes = AsyncThrowingStream<[UInt8], any Error>
 
+extension AsyncThrowingStream where Element == [UInt8], Failure == any Error {
+    /// A stream whose chunks `produce` hands to `yield` from a task of its own; the task is cancelled when the
+    /// reader stops early, and a failure reaches the reader as what `describe` makes of it.
+    public static func producing(
+        _ produce: @escaping @Sendable (_ yield: @Sendable ([UInt8]) -> Void) async throws -> Void,
+        describe: @escaping @Sendable (any Error) -> any Error
+    ) -> ObjectBytes {
+        let (stream, continuation) = ObjectBytes.makeStream()
+        let producer = Task {
+            do {
+                try await produce { continuation.yield($0) }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: describe(error))
+            }
+        }
+        continuation.onTermination = { _ in producer.cancel() }
+        return stream
+    }
+}
+
 /// The object storage port: product images, CSV files, analytics output. Adapters: local files (embedded)
 /// and S3-compatible stores.
 ///
