@@ -156,6 +156,15 @@ private func assemble(
         accounts = buildAccountStatus(settings: settings, store: nil, tokens: tokens, serviceHTTP: serviceHTTP)
     }
     services += commerce.workers
+    if settings.roles.contains(.images) {
+        let objects: any ObjectStore
+        do {
+            objects = try settings.objects.makeStore()
+        } catch {
+            throw StartupError(.cannotCreate, "cannot open the object store: \(error) (objects.url)")
+        }
+        services.append(try buildImages(settings: settings, eventLog: eventLog, objects: objects, logger: logger))
+    }
     var proxy: ServiceProxyMiddleware?
     if settings.roles.contains(.gateway), let serviceHTTP, let tokens {
         proxy = ServiceProxyMiddleware(

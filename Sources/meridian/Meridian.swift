@@ -145,6 +145,7 @@ func startupMetadata(_ settings: MeridianSettings, port: Int) -> Logger.Metadata
     case .embedded: metadata["event_log_path"] = .string(settings.embedded.path)
     case .kafka: metadata["kafka_brokers"] = .string(settings.kafka.brokers)
     }
+    if settings.roles.contains(.images) { metadata["objects"] = .string(settings.objects.location) }
     return metadata
 }
 

@@ -55,6 +55,10 @@ public struct MeridianSettings: Sendable {
     public var reservationGrace: Duration
     public var payments: SimulatedPaymentProvider.Configuration
     public var notifications: NotificationSettings
+    /// Where objects are kept (`objects.*`).
+    public var objects: ObjectsSettings
+    /// The images role (`images.*`).
+    public var images: ImagesSettings
     /// Where the roles this process does not run answer (split mode): role → base URL.
     public var serviceURLs: [Role: String]
     /// Timeouts and retries of the calls to those roles.
@@ -76,6 +80,7 @@ public struct MeridianSettings: Sendable {
         case orders
         case payments
         case notifications
+        case images
     }
 
     /// Which adapter of the event-log port to use.
@@ -155,13 +160,18 @@ public struct MeridianSettings: Sendable {
         reservationGrace = .seconds(try config.int("products.reservationGraceSeconds", default: 300, in: 0...(7 * 86_400)))
         payments = try SimulatedPaymentProvider.Configuration(reader: config.scoped(to: "payments"))
         notifications = try NotificationSettings(reader: config.scoped(to: "notifications"))
+        objects = try ObjectsSettings(
+            reader: config.scoped(to: "objects"), dataDirectory: dataDirectory, publicURL: "http://\(host):\(port)",
+            environment: environment)
+        images = try ImagesSettings(reader: config.scoped(to: "images"))
         serviceCalls = try ServiceClient.Configuration(reader: config.scoped(to: "services"))
         shutdownTimeout = try config.seconds("shutdown.timeoutSeconds", default: 30, in: 0.1...3600)
         logLevel = try config.choice(
             "log.level", default: "info", ["trace", "debug", "info", "notice", "warning", "error", "critical"])
         logFormat = try config.choice("log.format", default: "auto", ["auto", "json", "text"])
         serviceURLs = [:]
-        for role in Role.allCases where role != .gateway {
+        // The images role is called by no other role: it only consumes.
+        for role in Role.allCases where role != .gateway && role != .images {
             let key = "services.\(role.rawValue)Url"
             guard let url = try config.optionalString(key), !url.isEmpty else { continue }
             guard let parsed = URLComponents(string: url), ["http", "https"].contains(parsed.scheme), parsed.host != nil else {
