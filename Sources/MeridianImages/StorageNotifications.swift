@@ -1,0 +1,76 @@
+import Foundation
+import MeridianContracts
+
+/// What the object stores say when an object is created, turned into the uploads the image function handles: the
+/// part the AWS Lambda runtime (S3 `ObjectCreated` notifications) and the CloudEvents runtime (Cloud Storage's
+/// `google.cloud.storage.object.v1.finalized`, and S3 notifications through EventBridge) share.
+///
+/// Only keys of the upload layout (`uploads/products/<product_id>/<upload_id>.<ext>`, CONTRACTS.md) become uploads;
+/// anything else in the bucket is not the function's business and is skipped.
+public enum StorageNotifications {
+    /// The content type of an upload, from its extension.
+    public static let contentTypes: [String: String] = [
+        "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif",
+        "avif": "image/avif", "heic": "image/heic",
+    ]
+
+    /// The uploads in an S3 event notification (`{"Records": [...]}`), in order; records of other events
+    /// (`ObjectRemoved:*`) and keys outside the upload layout are left out. Keys arrive URL-encoded (`+` for a space).
+    public static func uploads(fromS3Notification body: [UInt8]) throws -> [ProductImageUploaded] {
+        struct Notification: Decodable {
+            struct Record: Decodable {
+                struct S3: Decodable {
+                    struct Object: Decodable {
+                        var key: String
+                        var size: Int64?
+                    }
+                    var object: Object
+                }
+                var eventName: String?
+                var eventTime: String?
+                var s3: S3
+            }
+            var Records: [Record]?
+        }
+        let notification = try JSONDecoder().decode(Notification.self, from: Data(body))
+        return (notification.Records ?? []).compactMap { record in
+            guard record.eventName?.hasPrefix("ObjectCreated:") ?? true,
+                let key = record.s3.object.key.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+            else { return nil }
+            return upload(key: key, contentType: nil, size: record.s3.object.size ?? 0, time: record.eventTime ?? "")
+        }
+    }
+
+    /// The upload in a Cloud Storage `object.v1.finalized` event's data (`{"bucket", "name", "contentType", "size"}`),
+    /// or nil for an object outside the upload layout.
+    public static func upload(fromCloudStorageObject data: [UInt8]) throws -> ProductImageUploaded? {
+        struct Object: Decodable {
+            var name: String
+            var contentType: String?
+            /// Cloud Storage sends the size as a string.
+            var size: String?
+            var timeCreated: String?
+        }
+        let object = try JSONDecoder().decode(Object.self, from: Data(data))
+        return upload(
+            key: object.name, contentType: object.contentType, size: Int64(object.size ?? "") ?? 0,
+            time: object.timeCreated ?? "")
+    }
+
+    /// The upload a key names, if it follows `uploads/products/<product_id>/<upload_id>.<ext>`.
+    public static func upload(key: String, contentType: String?, size: Int64, time: String) -> ProductImageUploaded? {
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "uploads", parts[1] == "products", !parts[2].isEmpty,
+            let dot = parts[3].lastIndex(of: "."), dot != parts[3].startIndex
+        else { return nil }
+        let fileName = parts[3]
+        let uploadID = String(fileName[..<dot])
+        let ext = fileName[fileName.index(after: dot)...].lowercased()
+        guard
+            let type = contentType.flatMap({ contentTypes.values.contains($0.lowercased()) ? $0.lowercased() : nil })
+                ?? contentTypes[ext]
+        else { return nil }
+        return ProductImageUploaded(
+            productID: String(parts[2]), uploadID: uploadID, key: key, contentType: type, sizeBytes: size, uploadedAt: time)
+    }
+}
