@@ -49,6 +49,13 @@ import Testing
         }
         #expect(regional.region == "eu-central-1")
         #expect(identity.endpoint == "https://sts.eu-central-1.amazonaws.com")
+
+        // A process that does not run the images role needs no credentials for the bucket.
+        let gateway = try await settings(["MERIDIAN_OBJECTS_URL": "s3://shop", "MERIDIAN_ROLES": "gateway,users"])
+        guard case .s3(_, nil) = gateway.objects.backend else {
+            Issue.record("no credentials where the store is not used")
+            return
+        }
     }
 
     @Test(arguments: [

@@ -8,7 +8,8 @@ import MeridianS3
 public struct ObjectsSettings: Sendable {
     public enum Backend: Sendable {
         case files(FileObjectStore.Configuration)
-        case s3(S3ObjectStore.Configuration, credentials: S3CredentialChoice)
+        /// Credentials are nil only in a process that does not use the store.
+        case s3(S3ObjectStore.Configuration, credentials: S3CredentialChoice?)
     }
 
     /// How the S3 adapter gets its credentials.
@@ -19,8 +20,12 @@ public struct ObjectsSettings: Sendable {
 
     public var backend: Backend
 
-    /// Reads `objects.*`; `environment` supplies AWS's standard variables.
-    init(reader config: SettingsReader, dataDirectory: String, publicURL: String, environment: [String: String]) throws {
+    /// Reads `objects.*`; `environment` supplies AWS's standard variables. Missing S3 credentials are an error only
+    /// where `storeUsed` (a gateway beside an images pod with its own IAM role needs none).
+    init(
+        reader config: SettingsReader, dataDirectory: String, publicURL: String, environment: [String: String],
+        storeUsed: Bool
+    ) throws {
         let url = try config.string(
             "url", default: "file://" + (dataDirectory as NSString).appendingPathComponent("objects"))
         let base = try config.string("publicUrl", default: publicURL)
@@ -59,7 +64,7 @@ public struct ObjectsSettings: Sendable {
                 throw config.invalid("url", "unknown option \(item.name): the options are region, endpoint and pathStyle")
             }
         }
-        let credentials: S3CredentialChoice
+        let credentials: S3CredentialChoice?
         if !accessKey.isEmpty || !secret.isEmpty {
             guard !accessKey.isEmpty, !secret.isEmpty else {
                 throw config.invalid("secretAccessKey", "objects.accessKeyId and objects.secretAccessKey go together")
@@ -72,6 +77,8 @@ public struct ObjectsSettings: Sendable {
                 S3Credentials(accessKeyID: id, secretAccessKey: key, sessionToken: environment["AWS_SESSION_TOKEN"]))
         } else if let identity = WebIdentityCredentials.Configuration(environment: environment, region: s3.region) {
             credentials = .webIdentity(identity)
+        } else if !storeUsed {
+            credentials = nil
         } else {
             throw config.invalid(
                 "url",
@@ -94,6 +101,8 @@ public struct ObjectsSettings: Sendable {
         switch backend {
         case .files(let configuration):
             return try FileObjectStore(configuration: configuration)
+        case .s3(_, nil):
+            throw ObjectStoreError.unavailable("no credentials for the s3:// store")
         case .s3(let configuration, .keys(let keys)):
             return try S3ObjectStore(configuration: configuration, credentials: keys)
         case .s3(let configuration, .webIdentity(let identity)):

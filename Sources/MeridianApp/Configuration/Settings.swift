@@ -162,7 +162,7 @@ public struct MeridianSettings: Sendable {
         notifications = try NotificationSettings(reader: config.scoped(to: "notifications"))
         objects = try ObjectsSettings(
             reader: config.scoped(to: "objects"), dataDirectory: dataDirectory, publicURL: "http://\(host):\(port)",
-            environment: environment)
+            environment: environment, storeUsed: roles.contains(.images))
         images = try ImagesSettings(reader: config.scoped(to: "images"))
         serviceCalls = try ServiceClient.Configuration(reader: config.scoped(to: "services"))
         shutdownTimeout = try config.seconds("shutdown.timeoutSeconds", default: 30, in: 0.1...3600)
