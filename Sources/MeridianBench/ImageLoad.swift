@@ -50,8 +50,11 @@ public enum ImageLoad {
     }
 
     /// `threads` threads processing `jpeg` again and again for `duration`; also the most resident memory seen
-    /// meanwhile (sampled every 50 ms), in bytes.
-    public static func run(_ processor: ImageProcessor, jpeg: [UInt8], threads: Int, duration: Duration) -> (Result, Int) {
+    /// meanwhile (`residentBytes` sampled every 50 ms).
+    public static func run(
+        _ processor: ImageProcessor, jpeg: [UInt8], threads: Int, duration: Duration,
+        residentBytes: @escaping @Sendable () -> Int
+    ) -> (Result, Int) {
         let peak = Atomic<Int>(residentBytes())
         let sampling = Atomic<Bool>(true)
         let sampler = Thread {
@@ -118,13 +121,6 @@ public enum ImageLoad {
         return Result(
             images: total.load(ordering: .relaxed), seconds: seconds,
             cpuSeconds: cpuSeconds(RUSAGE_CHILDREN.rawValue) - cpuBefore)
-    }
-
-    /// The process's resident memory now, in bytes (`/proc/self/statm`).
-    public static func residentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-        let pages = text.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
     private static func cpuSeconds(_ who: Int32) -> Double {

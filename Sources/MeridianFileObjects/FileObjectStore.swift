@@ -102,7 +102,7 @@ public struct FileObjectStore: ObjectStore {
             let modified = (Date().timeIntervalSince1970 * 1000).rounded() / 1000
             let info = ObjectInfo(
                 key: key, size: size, contentType: contentType,
-                etag: "\"" + digest.finalize().map { String(format: "%02x", $0) }.joined() + "\"",
+                etag: "\"" + Self.hex(digest.finalize()) + "\"",
                 lastModified: Date(timeIntervalSince1970: modified), metadata: metadata)
             let meta = try JSONEncoder().encode(Meta(info: info, modified: modified, inode: inode))
             let (path, metaPath) = (path(of: key), self.metaPath(of: key))
@@ -315,8 +315,11 @@ public struct FileObjectStore: ObjectStore {
 
     private func sign(_ method: PresignedRequest.Method, _ key: ObjectKey, expires: Int64, contentType: String) -> String {
         let message = "\(method.rawValue)\n\(key.rawValue)\n\(expires)\n\(contentType)"
-        return HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: signingKey)
-            .map { String(format: "%02x", $0) }.joined()
+        return Self.hex(HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: signingKey))
+    }
+
+    private static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined()
     }
 
     /// RFC 3986's unreserved characters: everything else in a key's segment is percent-encoded.

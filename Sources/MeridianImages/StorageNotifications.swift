@@ -66,10 +66,11 @@ public enum StorageNotifications {
         let fileName = parts[3]
         let uploadID = String(fileName[..<dot])
         let ext = fileName[fileName.index(after: dot)...].lowercased()
-        guard
-            let type = contentType.flatMap({ contentTypes.values.contains($0.lowercased()) ? $0.lowercased() : nil })
-                ?? contentTypes[ext]
-        else { return nil }
+        // A content type the store gives wins if the image function takes it; else the extension's.
+        let given = contentType?.lowercased()
+        guard let type = given.flatMap({ ImageProcessor.loaders[$0] == nil ? nil : $0 }) ?? contentTypes[ext] else {
+            return nil
+        }
         return ProductImageUploaded(
             productID: String(parts[2]), uploadID: uploadID, key: key, contentType: type, sizeBytes: size, uploadedAt: time)
     }

@@ -91,14 +91,7 @@ public struct CSVReader: Sendable {
                     }
                     continue
                 }
-                atFileStart = false
-                if !bomPrefix.isEmpty {
-                    // Not a byte order mark after all: those bytes belong to the record.
-                    let prefix = bomPrefix
-                    bomPrefix = []
-                    offset -= Int64(prefix.count)
-                    for earlier in prefix { if let record = consume(earlier) { records.append(record) } }
-                }
+                records += replayBOMPrefix()
             }
             if let record = consume(byte) { records.append(record) }
         }
@@ -107,14 +100,8 @@ public struct CSVReader: Sendable {
 
     /// Ends the file: returns its last record when it did not end with a line break.
     public mutating func finish() -> Record? {
-        if atFileStart, !bomPrefix.isEmpty {
-            // A file of one or two bytes that only looked like the start of a byte order mark.
-            let prefix = bomPrefix
-            bomPrefix = []
-            atFileStart = false
-            offset -= Int64(prefix.count)
-            for byte in prefix { _ = consume(byte) }
-        }
+        // A file of one or two bytes that only looked like the start of a byte order mark.
+        if atFileStart { _ = replayBOMPrefix() }
         guard recordBytes > 0 else { return nil }
         switch state {
         case .quoted, .skipping(quoted: true):
@@ -128,6 +115,15 @@ public struct CSVReader: Sendable {
             break
         }
         return complete()
+    }
+
+    /// The first bytes were not a byte order mark after all: they belong to the first record.
+    private mutating func replayBOMPrefix() -> [Record] {
+        atFileStart = false
+        let prefix = bomPrefix
+        bomPrefix = []
+        offset -= Int64(prefix.count)
+        return prefix.compactMap { consume($0) }
     }
 
     private mutating func consume(_ byte: UInt8) -> Record? {

@@ -219,7 +219,7 @@ struct BenchImages: AsyncParsableCommand {
             makes its three variants again and again on --threads threads, and counts source images per second
             of CPU time; then runs libvips' own vipsthumbnail for the same three sizes (three runs per image, each
             decoding with shrink-on-load) as long, for the ratio. Also prints the most resident memory this process
-            used while processing (sampled every 50 ms).
+            used while processing (sampled every 50 ms from /proc/self/status).
             """)
 
     @Option(help: "Seconds per phase.")
@@ -245,8 +245,10 @@ struct BenchImages: AsyncParsableCommand {
             throw ValidationError("cannot write the sample image to \(path)")
         }
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let before = ImageLoad.residentBytes()
-        let (ours, peak) = ImageLoad.run(processor, jpeg: jpeg, threads: threads, duration: .seconds(duration))
+        let before = residentMemory()?.current ?? 0
+        let (ours, peak) = ImageLoad.run(
+            processor, jpeg: jpeg, threads: threads, duration: .seconds(duration),
+            residentBytes: { residentMemory()?.current ?? 0 })
         let theirs = ImageLoad.vipsthumbnail(
             path: path, sizes: processor.configuration.sizes.map(\.box), threads: threads, duration: .seconds(duration))
         var results: [String: Any] = [
