@@ -305,6 +305,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
             swiftSettings: swiftSettings
@@ -409,6 +410,7 @@ let package = Package(
         .target(
             name: "MeridianApp",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "MeridianAuth",
                 "MeridianCarts",
                 "MeridianContracts",

@@ -6,6 +6,7 @@ import MeridianAuth
 import MeridianContracts
 import MeridianCore
 import MeridianEventLog
+import MeridianFileObjects
 import MeridianGateway
 import MeridianHTTP
 import MeridianIngest
@@ -143,6 +144,14 @@ private func assemble(
     // Calls to the roles of other processes (split mode) share one HTTP client, stopped with the process.
     let serviceHTTP = settings.serviceURLs.isEmpty ? nil : ServiceClient.makeHTTPClient(settings.serviceCalls)
     var services: [any Service] = serviceHTTP.map { [HTTPClientService(client: $0)] } ?? []
+    var objects: (any ObjectStore)?
+    if settings.roles.contains(.images) || settings.roles.contains(.products) {
+        do {
+            objects = try settings.objects.makeStore()
+        } catch {
+            throw StartupError(.cannotCreate, "cannot open the object store: \(error) (objects.url)")
+        }
+    }
     if let tokens, settings.roles.contains(where: storeRoles.contains) {
         let sqlStore = try await buildStore(settings: settings, logger: logger)
         opened = sqlStore
@@ -151,19 +160,18 @@ private func assemble(
         commerce = try buildCommerce(
             CommerceContext(
                 settings: settings, store: sqlStore, eventLog: eventLog, tokens: tokens, metrics: metrics, logger: logger,
-                accounts: accounts, serviceHTTP: serviceHTTP, ready: migrated.wait))
+                accounts: accounts, serviceHTTP: serviceHTTP, ready: migrated.wait, objects: objects))
     } else if let tokens {
         accounts = buildAccountStatus(settings: settings, store: nil, tokens: tokens, serviceHTTP: serviceHTTP)
     }
     services += commerce.workers
-    if settings.roles.contains(.images) {
-        let objects: any ObjectStore
-        do {
-            objects = try settings.objects.makeStore()
-        } catch {
-            throw StartupError(.cannotCreate, "cannot open the object store: \(error) (objects.url)")
-        }
+    if settings.roles.contains(.images), let objects {
         services.append(try buildImages(settings: settings, eventLog: eventLog, objects: objects, logger: logger))
+    }
+    if let files = objects as? FileObjectStore {
+        // The local files' presigned URLs and public variants point at this server.
+        commerce.routes.append(
+            ObjectRoutes(store: files, uploadBytes: settings.images.maxUploadBytes))
     }
     var proxy: ServiceProxyMiddleware?
     if settings.roles.contains(.gateway), let serviceHTTP, let tokens {

@@ -31,11 +31,13 @@ public struct CommerceContext: Sendable {
     public var serviceHTTP: HTTPClient?
     /// Awaited by the workers before they start (until the migrations ran).
     public var ready: @Sendable () async -> Void
+    /// The object store (product images), where a role of this process uses it.
+    public var objects: (any ObjectStore)?
 
     public init(
         settings: MeridianSettings, store: any SQLStore, eventLog: any EventLog, tokens: TokenService,
         metrics: any MetricsFactory, logger: Logger, accounts: CachedAccountStatus? = nil, serviceHTTP: HTTPClient? = nil,
-        ready: @escaping @Sendable () async -> Void = {}
+        ready: @escaping @Sendable () async -> Void = {}, objects: (any ObjectStore)? = nil
     ) {
         self.settings = settings
         self.store = store
@@ -46,6 +48,7 @@ public struct CommerceContext: Sendable {
         self.accounts = accounts
         self.serviceHTTP = serviceHTTP
         self.ready = ready
+        self.objects = objects
     }
 
     /// A client of the `role` service at its configured URL.
@@ -131,12 +134,23 @@ func buildAccountStatus(
     return CachedAccountStatus(upstream: upstream, ttl: settings.accountCheckInterval)
 }
 
-/// The products role: the catalog, its outbox, the consumer that ends reservations, and the sweeper
-/// that releases reservations no order ended.
+/// The products role: the catalog and its images, its outbox, the consumers that end reservations and record
+/// processed images, and the sweeper that releases reservations no order ended.
 public func buildProducts(_ context: CommerceContext) -> CommerceParts {
     let products = SQLProductStore(store: context.store)
     var parts = CommerceParts()
-    parts.routes.append(ProductsController(products: products, topics: context.topics, logger: context.logger))
+    var images: ProductImageAccess?
+    if let objects = context.objects {
+        images = ProductImageAccess(
+            images: products, objects: objects, maxUploadBytes: context.settings.images.maxUploadBytes,
+            variantURL: ObjectsSettings.variantURL(in: objects))
+        let recorder = ProductImageEventsHandler(images: products, objects: objects, logger: context.logger)
+        parts.workers.append(
+            context.consumer(
+                "products-images", topics: [context.topics.productImagesProcessed], handle: recorder.handle))
+    }
+    parts.routes.append(
+        ProductsController(products: products, topics: context.topics, logger: context.logger, images: images))
     parts.workers.append(context.relay("products"))
     let handler = OrderOutcomeHandler(products: products, logger: context.logger)
     parts.workers.append(context.consumer("products", topics: [context.topics.orders], handle: handler.handle))

@@ -235,15 +235,21 @@ public struct FileObjectStore: ObjectStore {
         }
         let expires = Int64(Date().timeIntervalSince1970) + expiresIn.components.seconds
         let signature = sign(method, key, expires: expires, contentType: method == .put ? contentType ?? "" : "")
+        return PresignedRequest(
+            method: method, url: "\(url(of: key))?expires=\(expires)&signature=\(signature)",
+            headers: method == .put && contentType != nil ? ["Content-Type": contentType!] : [:],
+            expiresAt: Date(timeIntervalSince1970: TimeInterval(expires)))
+    }
+
+    /// `<publicURL>/objects/<key>`, each segment percent-encoded: where Meridian serves the object (unsigned, for the
+    /// prefixes it serves publicly).
+    public func url(of key: ObjectKey) -> String {
         let path = key.rawValue.split(separator: "/").map {
             $0.addingPercentEncoding(withAllowedCharacters: Self.segmentCharacters) ?? String($0)
         }.joined(separator: "/")
         var base = configuration.publicURL
         while base.hasSuffix("/") { base.removeLast() }
-        return PresignedRequest(
-            method: method, url: "\(base)/objects/\(path)?expires=\(expires)&signature=\(signature)",
-            headers: method == .put && contentType != nil ? ["Content-Type": contentType!] : [:],
-            expiresAt: Date(timeIntervalSince1970: TimeInterval(expires)))
+        return "\(base)/objects/\(path)"
     }
 
     /// Checks a presigned request to this store: throws unless `signature` is this store's for `method` on `key`

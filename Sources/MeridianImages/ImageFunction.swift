@@ -88,8 +88,7 @@ public struct ImageFunction: Sendable {
                 processedAt: Timestamp.format(now))
             events.append(event)
             records.append(
-                try event.cloudEvent(time: now, id: "\(upload.uploadID):\(variant.label)").record(
-                    topic: ProductImageProcessed.topic(in: topics), aggregateID: upload.productID))
+                try event.record(topics: topics, id: "\(upload.uploadID):\(variant.label)", time: now))
         }
         try await append(records)
         logger.info(
@@ -102,11 +101,9 @@ public struct ImageFunction: Sendable {
         let rejected = ProductImageRejected(
             productID: upload.productID, uploadID: upload.uploadID, originalKey: upload.key, reason: reason,
             rejectedAt: Timestamp.format(now))
-        let original = try upload.cloudEvent(time: now, id: "\(upload.uploadID):uploaded").record(
-            topic: ProductImageUploaded.topic(in: topics), aggregateID: upload.productID)
+        let original = try upload.record(topics: topics, id: "\(upload.uploadID):uploaded", time: now)
         try await append([
-            try rejected.cloudEvent(time: now, id: "\(upload.uploadID):rejected").record(
-                topic: ProductImageRejected.topic(in: topics), aggregateID: upload.productID),
+            try rejected.record(topics: topics, id: "\(upload.uploadID):rejected", time: now),
             DeadLetter.record(for: original, topics: topics, error: reason, errorClass: "validation", attempts: 1),
         ])
         logger.warning(

@@ -8,12 +8,6 @@ import MeridianContracts
 /// Only keys of the upload layout (`uploads/products/<product_id>/<upload_id>.<ext>`, CONTRACTS.md) become uploads;
 /// anything else in the bucket is not the function's business and is skipped.
 public enum StorageNotifications {
-    /// The content type of an upload, from its extension.
-    public static let contentTypes: [String: String] = [
-        "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif",
-        "avif": "image/avif", "heic": "image/heic",
-    ]
-
     /// The uploads in an S3 event notification (`{"Records": [...]}`), in order; records of other events
     /// (`ObjectRemoved:*`) and keys outside the upload layout are left out. Keys arrive URL-encoded (`+` for a space).
     public static func uploads(fromS3Notification body: [UInt8]) throws -> [ProductImageUploaded] {
@@ -59,19 +53,14 @@ public enum StorageNotifications {
 
     /// The upload a key names, if it follows `uploads/products/<product_id>/<upload_id>.<ext>`.
     public static func upload(key: String, contentType: String?, size: Int64, time: String) -> ProductImageUploaded? {
-        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "uploads", parts[1] == "products", !parts[2].isEmpty,
-            let dot = parts[3].lastIndex(of: "."), dot != parts[3].startIndex
-        else { return nil }
-        let fileName = parts[3]
-        let uploadID = String(fileName[..<dot])
-        let ext = fileName[fileName.index(after: dot)...].lowercased()
+        guard let (product, uploadID, ext) = ProductImageLayout.upload(inKey: key) else { return nil }
         // A content type the store gives wins if the image function takes it; else the extension's.
         let given = contentType?.lowercased()
-        guard let type = given.flatMap({ ImageProcessor.loaders[$0] == nil ? nil : $0 }) ?? contentTypes[ext] else {
+        guard let type = given.flatMap({ ImageProcessor.loaders[$0] == nil ? nil : $0 }) ?? ProductImageLayout.contentTypes[ext]
+        else {
             return nil
         }
         return ProductImageUploaded(
-            productID: String(parts[2]), uploadID: uploadID, key: key, contentType: type, sizeBytes: size, uploadedAt: time)
+            productID: product, uploadID: uploadID, key: key, contentType: type, sizeBytes: size, uploadedAt: time)
     }
 }

@@ -120,6 +120,7 @@ public struct SQLProductStore: ProductStore {
                 """,
                 "CREATE INDEX stock_reservations_held ON stock_reservations (state, expires_at)",
             ]),
+        imageMigration,
     ]
 
     public let store: any SQLStore

@@ -13,11 +13,14 @@ public struct ProductsController: APIRoutes {
     let products: any ProductStore
     let topics: Topics
     let logger: Logger
+    /// Nil where the server keeps no images: products then list none, and the image routes answer 404.
+    let images: ProductImageAccess?
 
-    public init(products: any ProductStore, topics: Topics, logger: Logger) {
+    public init(products: any ProductStore, topics: Topics, logger: Logger, images: ProductImageAccess? = nil) {
         self.products = products
         self.topics = topics
         self.logger = logger
+        self.images = images
     }
 
     public func addRoutes(to router: some RouterMethods<MeridianRequestContext>) {
@@ -28,6 +31,7 @@ public struct ProductsController: APIRoutes {
         api.patch(":id") { request, context in try await self.update(request, context: context) }
         api.delete(":id") { _, context in try await self.delete(context) }
         api.post(":id/stock") { request, context in try await self.adjustStock(request, context: context) }
+        addImageRoutes(to: api)
     }
 
     struct NewProduct: Decodable {
@@ -72,13 +76,14 @@ public struct ProductsController: APIRoutes {
         var reserved: Int
         var available: Int
         var sold: Int
+        var images: [ImageView]
 
         enum CodingKeys: String, CodingKey {
-            case id, name, description, category, currency, stock, reserved, available, sold
+            case id, name, description, category, currency, stock, reserved, available, sold, images
             case priceCents = "price_cents"
         }
 
-        init(_ product: Product) {
+        init(_ product: Product, images: [ImageView] = []) {
             id = product.id.rawValue
             name = product.name
             description = product.description
@@ -89,6 +94,7 @@ public struct ProductsController: APIRoutes {
             reserved = product.reserved
             available = product.available
             sold = product.sold
+            self.images = images
         }
     }
 
@@ -112,11 +118,14 @@ public struct ProductsController: APIRoutes {
         query.offset = page.offset
         query.limit = page.perPage
         let (items, total) = try await products.list(query)
-        return jsonResponse(PageView(items: items.map(ProductView.init), request: page, total: total))
+        let images = try await imageViews(of: items.map(\.id))
+        return jsonResponse(
+            PageView(items: items.map { ProductView($0, images: images[$0.id] ?? []) }, request: page, total: total))
     }
 
     func read(_ context: MeridianRequestContext) async throws -> Response {
-        jsonResponse(ProductView(try await existing(context)))
+        let product = try await existing(context)
+        return jsonResponse(ProductView(product, images: try await imageViews(of: [product.id])[product.id] ?? []))
     }
 
     func create(_ request: Request, context: MeridianRequestContext) async throws -> Response {
@@ -179,7 +188,7 @@ public struct ProductsController: APIRoutes {
         }
     }
 
-    private func existing(_ context: MeridianRequestContext) async throws -> Product {
+    func existing(_ context: MeridianRequestContext) async throws -> Product {
         let id = ProductID(rawValue: context.parameter("id"))
         guard let product = try await products.find(id) else {
             throw ProblemDetails(.notFound, slug: "not-found", detail: "no product \(id.rawValue)")

@@ -40,4 +40,14 @@ extension SQLQueryString {
         appendInterpolation(unsafeRaw: " AND \(column) = ")
         appendInterpolation(bind: value)
     }
+
+    /// Appends `(?, ?, …)` binding `values` (at least one), for `IN`.
+    public mutating func appendList(_ values: [some Encodable & Sendable]) {
+        appendInterpolation(unsafeRaw: "(")
+        for (index, value) in values.enumerated() {
+            if index > 0 { appendInterpolation(unsafeRaw: ", ") }
+            appendInterpolation(bind: value)
+        }
+        appendInterpolation(unsafeRaw: ")")
+    }
 }

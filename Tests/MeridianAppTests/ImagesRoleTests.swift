@@ -26,6 +26,13 @@ import Testing
         }
         #expect(local.root == "/data/objects")
         #expect(local.publicURL == "http://127.0.0.1:8080")
+        // Listening on every address, the URLs name this machine's loopback until objects.publicUrl says otherwise.
+        let everywhere = try await settings(["MERIDIAN_HTTP_HOST": "0.0.0.0", "MERIDIAN_HTTP_PORT": "9000"])
+        guard case .files(let listening) = everywhere.objects.backend else {
+            Issue.record("the default is local files")
+            return
+        }
+        #expect(listening.publicURL == "http://127.0.0.1:9000")
 
         let s3 = try await settings([
             "MERIDIAN_OBJECTS_URL": "s3://shop?region=eu-west-1&endpoint=http://minio:9000&pathStyle=true",
@@ -50,7 +57,7 @@ import Testing
         #expect(regional.region == "eu-central-1")
         #expect(identity.endpoint == "https://sts.eu-central-1.amazonaws.com")
 
-        // A process that does not run the images role needs no credentials for the bucket.
+        // A process that runs neither the images nor the products role needs no credentials for the bucket.
         let gateway = try await settings(["MERIDIAN_OBJECTS_URL": "s3://shop", "MERIDIAN_ROLES": "gateway,users"])
         guard case .s3(_, nil) = gateway.objects.backend else {
             Issue.record("no credentials where the store is not used")

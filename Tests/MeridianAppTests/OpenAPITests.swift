@@ -20,8 +20,10 @@ final class RouteRecorder: RouterMethods, Sendable {
     @discardableResult func on<Responder: HTTPResponder>(
         _ path: RouterPath, method: HTTPRequest.Method, responder: Responder
     ) -> Self where Responder.Context == Context {
-        // Hummingbird writes parameters as `:name`, OpenAPI as `{name}`.
-        let components = path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
+        // Hummingbird writes parameters as `:name`, OpenAPI as `{name}`; the one catch-all (`/objects/**`) is `{key}`.
+        let components = path.description.split(separator: "/").map {
+            $0.hasPrefix(":") ? "{\($0.dropFirst())}" : $0 == "**" ? "{key}" : String($0)
+        }
         routes.withLock { _ = $0.insert("\(method.rawValue) /" + components.joined(separator: "/")) }
         return self
     }
@@ -36,7 +38,7 @@ final class RouteRecorder: RouterMethods, Sendable {
             #expect(answer.status == 200)
             #expect(answer.object["openapi"] as? String == "3.1.0")
             let paths = try #require(answer.object["paths"] as? [String: [String: Any]])
-            let methods: Set<String> = ["get", "put", "post", "delete", "patch"]
+            let methods: Set<String> = ["get", "head", "put", "post", "delete", "patch"]
             var documented = Set<String>()
             for (path, operations) in paths {
                 for method in operations.keys where methods.contains(method) {

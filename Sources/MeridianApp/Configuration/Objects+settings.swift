@@ -112,11 +112,27 @@ public struct ObjectsSettings: Sendable {
     }
 }
 
+extension ObjectsSettings {
+    /// How long the URL of a variant read from an S3 store stays valid.
+    static let variantURLLifetime: Duration = .seconds(3600)
+
+    /// Where clients read a product image's variant from `store`: the URL Meridian serves it at for local files
+    /// (``ObjectRoutes``), a presigned GET for S3.
+    static func variantURL(in store: any ObjectStore) -> @Sendable (ObjectKey) async throws -> String {
+        if let files = store as? FileObjectStore {
+            return { files.url(of: $0) }
+        }
+        return { try await store.presign(.get, $0, contentType: nil, expiresIn: variantURLLifetime).url }
+    }
+}
+
 /// The settings of the images role (`images.*`).
 public struct ImagesSettings: Sendable {
     public var processor: ImageProcessor.Configuration
     /// Images processed at once, each on one libvips thread.
     public var concurrency: Int
+    /// The largest upload the API and the presigned PUTs of local files take (`images.maxUploadBytes`).
+    public var maxUploadBytes: Int64 { Int64(processor.maxBytes) }
 
     init(reader config: SettingsReader) throws {
         processor = ImageProcessor.Configuration()

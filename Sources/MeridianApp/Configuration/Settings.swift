@@ -161,8 +161,9 @@ public struct MeridianSettings: Sendable {
         payments = try SimulatedPaymentProvider.Configuration(reader: config.scoped(to: "payments"))
         notifications = try NotificationSettings(reader: config.scoped(to: "notifications"))
         objects = try ObjectsSettings(
-            reader: config.scoped(to: "objects"), dataDirectory: dataDirectory, publicURL: "http://\(host):\(port)",
-            environment: environment, storeUsed: roles.contains(.images))
+            reader: config.scoped(to: "objects"), dataDirectory: dataDirectory,
+            publicURL: "http://\(["0.0.0.0", "::", "[::]"].contains(host) ? "127.0.0.1" : host):\(port)",
+            environment: environment, storeUsed: roles.contains(.images) || roles.contains(.products))
         images = try ImagesSettings(reader: config.scoped(to: "images"))
         serviceCalls = try ServiceClient.Configuration(reader: config.scoped(to: "services"))
         shutdownTimeout = try config.seconds("shutdown.timeoutSeconds", default: 30, in: 0.1...3600)

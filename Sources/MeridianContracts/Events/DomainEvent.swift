@@ -31,8 +31,8 @@ extension DomainEvent {
     }
 
     /// The event as a record of its topic, keyed by its aggregate (for an outbox).
-    public func record(topics: Topics, time: Date = Date()) throws -> EventRecord {
-        try cloudEvent(time: time).record(topic: Self.topic(in: topics), aggregateID: aggregateID)
+    public func record(topics: Topics, id: String = RandomID.uuidString(), time: Date = Date()) throws -> EventRecord {
+        try cloudEvent(time: time, id: id).record(topic: Self.topic(in: topics), aggregateID: aggregateID)
     }
 }
 

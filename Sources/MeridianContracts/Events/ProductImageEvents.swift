@@ -109,3 +109,44 @@ public struct ProductImageRejected: DomainEvent {
         case rejectedAt = "rejected_at"
     }
 }
+
+/// Where product images live in the object store (CONTRACTS.md, "Product images"): the products role writes uploads
+/// there, the image function and the storage notifications read them back.
+public enum ProductImageLayout {
+    /// The image types an upload may have, by file extension (the first extension of a type is the one uploads get).
+    public static let contentTypes: [String: String] = [
+        "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif",
+        "avif": "image/avif", "heic": "image/heic",
+    ]
+
+    /// The extension an upload of `contentType` is stored with, or nil for a type no upload may have.
+    public static func fileExtension(of contentType: String) -> String? {
+        switch contentType.lowercased() {
+        case "image/jpeg": "jpg"
+        case "image/png": "png"
+        case "image/webp": "webp"
+        case "image/gif": "gif"
+        case "image/avif": "avif"
+        case "image/heic": "heic"
+        default: nil
+        }
+    }
+
+    /// The variants every processed upload has, smallest first.
+    public static let sizeLabels = ["thumbnail", "medium", "large"]
+
+    /// `uploads/products/<product_id>/<upload_id>.<ext>`, or nil for a content type no upload may have.
+    public static func uploadKey(product: String, upload: String, contentType: String) -> String? {
+        fileExtension(of: contentType).map { "uploads/products/\(product)/\(upload).\($0)" }
+    }
+
+    /// The product, upload and extension (lowercased) a key of the upload layout names; nil for any other key.
+    public static func upload(inKey key: String) -> (productID: String, uploadID: String, fileExtension: String)? {
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "uploads", parts[1] == "products", !parts[2].isEmpty,
+            let dot = parts[3].lastIndex(of: "."), dot != parts[3].startIndex
+        else { return nil }
+        let fileName = parts[3]
+        return (String(parts[2]), String(fileName[..<dot]), fileName[fileName.index(after: dot)...].lowercased())
+    }
+}
