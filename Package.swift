@@ -163,7 +163,16 @@ let package = Package(
         /// Bulk CSV ingestion: resumable jobs that turn rows into events.
         .target(
             name: "MeridianIngestJobs",
-            dependencies: [],
+            dependencies: [
+                "MeridianCore",
+                "MeridianStorage",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
             swiftSettings: swiftSettings
         ),
         /// The image function's work without I/O: an upload's bytes to JPEG variants through libvips.
@@ -561,7 +570,13 @@ let package = Package(
         ),
         .testTarget(
             name: "MeridianIngestJobsTests",
-            dependencies: ["MeridianIngestJobs"],
+            dependencies: [
+                "MeridianIngestJobs", "MeridianTestSupport", "MeridianCore", "MeridianEventLog", "MeridianFileObjects",
+                "MeridianStorage", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"), .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

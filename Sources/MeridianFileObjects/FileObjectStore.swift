@@ -128,6 +128,13 @@ public struct FileObjectStore: ObjectStore {
     }
 
     public func get(_ key: ObjectKey) async throws -> (info: ObjectInfo, bytes: ObjectBytes)? {
+        try await get(key, from: 0)
+    }
+
+    /// The object from byte `offset`: the file is opened and the descriptor moved there (`lseek`), so the bytes
+    /// before it are never read.
+    public func get(_ key: ObjectKey, from offset: Int64) async throws -> (info: ObjectInfo, bytes: ObjectBytes)? {
+        guard offset >= 0 else { throw ObjectStoreError.invalidRange("offset \(offset) is negative") }
         guard Self.isReserved(key) == false else { return nil }
         let path = path(of: key)
         let descriptor = try await blocking { () throws -> Int32? in
@@ -139,6 +146,9 @@ public struct FileObjectStore: ObjectStore {
         let info: ObjectInfo
         do {
             info = try await blocking { try self.info(of: key, descriptor: descriptor) }
+            // At most to the end (the kernel refuses offsets past the largest file size): reads there return nothing.
+            let start = min(offset, info.size)
+            if start > 0 { _ = try await blocking { try Self.check(lseek(descriptor, off_t(start), SEEK_SET)) } }
         } catch {
             close(descriptor)
             throw ObjectStoreError.unavailable("get \(key): \(Self.describe(error))")

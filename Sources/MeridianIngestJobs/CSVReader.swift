@@ -33,6 +33,8 @@ public struct CSVReader: Sendable {
         /// The byte offset of the record's first byte, and of the byte after its line break.
         public var start: Int64
         public var end: Int64
+        /// The line the next record starts on: with ``end``, where a reader resumes after this record.
+        public var nextLine: Int
     }
 
     private enum State: Sendable {
@@ -231,7 +233,7 @@ public struct CSVReader: Sendable {
 
     private mutating func complete() -> Record {
         let content: Record.Content = error.map { .error(reason: $0, raw: raw) } ?? .fields(fields)
-        let record = Record(content: content, line: recordLine, start: recordStart, end: offset)
+        let record = Record(content: content, line: recordLine, start: recordStart, end: offset, nextLine: line)
         fields = []
         field = []
         raw = []

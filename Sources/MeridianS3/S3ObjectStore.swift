@@ -108,12 +108,35 @@ public struct S3ObjectStore: ObjectStore {
     }
 
     public func get(_ key: ObjectKey) async throws -> (info: ObjectInfo, bytes: ObjectBytes)? {
-        let response = try await send(.GET, key: key, expect: [200, 404])
-        guard response.status == .ok else {
+        try await get(key, from: 0)
+    }
+
+    /// The object from byte `offset`: a GET with `Range: bytes=<offset>-` (206, whose `Content-Range` gives the
+    /// object's size), so the store sends only the rest. An offset at or past the end (416) gives the object's
+    /// information (from a HEAD) and no bytes. A store that ignores `Range` (200 to a ranged GET) is an error,
+    /// never a download of the bytes before `offset`.
+    public func get(_ key: ObjectKey, from offset: Int64) async throws -> (info: ObjectInfo, bytes: ObjectBytes)? {
+        guard offset >= 0 else { throw ObjectStoreError.invalidRange("offset \(offset) is negative") }
+        let ranged = offset > 0
+        let response = try await send(
+            .GET, key: key, headers: ranged ? ["range": "bytes=\(offset)-"] : [:],
+            expect: ranged ? [206, 404, 416] : [200, 404])
+        if response.status.code == 416 {
+            _ = try? await response.body.collect(upTo: 65_536)
+            guard let info = try await head(key) else { return nil }
+            return (info, ObjectBytes.producing({ _ in }, describe: { $0 }))
+        }
+        guard response.status == .ok || response.status == .partialContent else {
             _ = try? await response.body.collect(upTo: 65_536)
             return nil
         }
-        let info = Self.info(key, response.headers)
+        var info = Self.info(key, response.headers)
+        if response.status == .partialContent {
+            // `Content-Range: bytes <first>-<last>/<size>`: the length of the object, not of this part.
+            guard let total = response.headers.first(name: "content-range")?.split(separator: "/").last.flatMap({ Int64($0) })
+            else { throw ObjectStoreError.unavailable("get \(key): a partial answer without Content-Range") }
+            info.size = total
+        }
         let stream = ObjectBytes.producing(
             { yield in
                 for try await buffer in response.body { yield(Array(buffer.readableBytesView)) }

@@ -60,6 +60,31 @@ func chunks(_ parts: [[UInt8]]) -> AsyncStream<[UInt8]> {
         #expect(try await fixture.store.get(key("uploads/none")) == nil)
     }
 
+    @Test func aRangedGetSeeksToTheOffset() async throws {
+        let fixture = try TemporaryStore()
+        defer { fixture.close() }
+        let bytes = (0..<200_003).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let stored = try await fixture.store.put(key("datasets/a.csv"), contentType: "text/csv", bytes: bytes)
+        for offset in [Int64(0), 1, 65_536, 131_073, 200_002] {
+            let (info, stream) = try #require(try await fixture.store.get(key("datasets/a.csv"), from: offset))
+            #expect(info == stored, "the whole object's information")
+            var read: [UInt8] = []
+            for try await chunk in stream { read += chunk }
+            #expect(read == Array(bytes[Int(offset)...]), "from \(offset)")
+        }
+        for offset in [Int64(200_003), 1 << 40, .max] {
+            let (info, stream) = try #require(try await fixture.store.get(key("datasets/a.csv"), from: offset))
+            #expect(info.size == 200_003)
+            var read: [UInt8] = []
+            for try await chunk in stream { read += chunk }
+            #expect(read.isEmpty, "past the end from \(offset)")
+        }
+        #expect(try await fixture.store.get(key("datasets/none.csv"), from: 3) == nil)
+        await #expect(throws: ObjectStoreError.invalidRange("offset -5 is negative")) {
+            try await fixture.store.get(key("datasets/a.csv"), from: -5)
+        }
+    }
+
     @Test func aReplacementIsWholeAndLeavesNoPartsBehind() async throws {
         let fixture = try TemporaryStore()
         defer { fixture.close() }

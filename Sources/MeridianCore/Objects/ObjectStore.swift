@@ -117,6 +117,8 @@ public enum ObjectStoreError: Error, Sendable, Hashable, CustomStringConvertible
     case invalidSignature(String)
     /// The store could not do it (disk, network, credentials): the message names the cause.
     case unavailable(String)
+    /// A byte range that cannot be read (a negative offset).
+    case invalidRange(String)
 
     public var description: String {
         switch self {
@@ -126,6 +128,7 @@ public enum ObjectStoreError: Error, Sendable, Hashable, CustomStringConvertible
         case .invalidToken: "the listing token is not valid"
         case .invalidSignature(let why): "the presigned URL is not valid: \(why)"
         case .unavailable(let why): "object storage is unavailable: \(why)"
+        case .invalidRange(let why): "the byte range is not valid: \(why)"
         }
     }
 }
@@ -168,6 +171,14 @@ public protocol ObjectStore: Sendable {
 
     /// The object's information and bytes, or nil when there is none.
     func get(_ key: ObjectKey) async throws -> (info: ObjectInfo, bytes: ObjectBytes)?
+
+    /// The object's information and its bytes from byte `offset` to the end, or nil when there is none.
+    ///
+    /// The store reads from `offset` itself (a seek on a file, an HTTP `Range: bytes=<offset>-` on S3), so a
+    /// resumed reader never transfers the bytes before it. `info` describes the whole object (its `size` is the
+    /// object's, not the rest's). An offset at or past the end gives no bytes; a negative one throws
+    /// ``ObjectStoreError/invalidRange(_:)``.
+    func get(_ key: ObjectKey, from offset: Int64) async throws -> (info: ObjectInfo, bytes: ObjectBytes)?
 
     /// The object's information, or nil when there is none.
     func head(_ key: ObjectKey) async throws -> ObjectInfo?
