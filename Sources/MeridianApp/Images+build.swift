@@ -10,14 +10,7 @@ import ServiceLifecycle
 func buildImages(
     settings: MeridianSettings, eventLog: any EventLog, objects: any ObjectStore, logger: Logger
 ) throws -> any Service {
-    let processor: ImageProcessor
-    do {
-        processor = try ImageProcessor(configuration: settings.images.processor, concurrency: 1)
-    } catch {
-        throw StartupError(.unavailable, "the images role cannot start libvips: \(error)")
-    }
-    let function = ImageFunction(
-        objects: objects, eventLog: eventLog, topics: settings.topics, processor: processor, logger: logger)
+    let function = try makeImageFunction(settings: settings, eventLog: eventLog, objects: objects, logger: logger)
     var handling = EventHandling.Configuration()
     handling.concurrency = settings.images.concurrency
     handling.capacity = max(settings.images.concurrency * 4, 16)

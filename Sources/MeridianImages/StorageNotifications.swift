@@ -35,6 +35,32 @@ public enum StorageNotifications {
         }
     }
 
+    /// The upload in an S3 event delivered by Amazon EventBridge (`{"detail-type": "Object Created", "detail":
+    /// {"object": {"key", "size"}}, "time"}`), or nil for another event or a key outside the upload layout.
+    /// EventBridge gives the key as it is (not URL-encoded).
+    public static func upload(fromEventBridge body: [UInt8]) throws -> ProductImageUploaded? {
+        struct Event: Decodable {
+            struct Detail: Decodable {
+                struct Object: Decodable {
+                    var key: String
+                    var size: Int64?
+                }
+                var object: Object
+            }
+            var detailType: String
+            var time: String?
+            var detail: Detail
+
+            enum CodingKeys: String, CodingKey {
+                case detailType = "detail-type"
+                case time, detail
+            }
+        }
+        let event = try JSONDecoder().decode(Event.self, from: Data(body))
+        guard event.detailType == "Object Created" else { return nil }
+        return upload(key: event.detail.object.key, contentType: nil, size: event.detail.object.size ?? 0, time: event.time ?? "")
+    }
+
     /// The upload in a Cloud Storage `object.v1.finalized` event's data (`{"bucket", "name", "contentType", "size"}`),
     /// or nil for an object outside the upload layout.
     public static func upload(fromCloudStorageObject data: [UInt8]) throws -> ProductImageUploaded? {

@@ -47,6 +47,21 @@ import Testing
         #expect(try StorageNotifications.upload(fromCloudStorageObject: Array(elsewhere.utf8)) == nil)
     }
 
+    @Test func eventBridgeObjectCreatedEvents() throws {
+        let event = #"""
+            {"version":"0","id":"e1","detail-type":"Object Created","source":"aws.s3","time":"2026-11-30T12:00:00Z",
+             "detail":{"bucket":{"name":"shop"},"object":{"key":"uploads/products/p4/u4.png","size":512}}}
+            """#
+        #expect(
+            try StorageNotifications.upload(fromEventBridge: Array(event.utf8))
+                == ProductImageUploaded(
+                    productID: "p4", uploadID: "u4", key: "uploads/products/p4/u4.png", contentType: "image/png",
+                    sizeBytes: 512, uploadedAt: "2026-11-30T12:00:00Z"))
+        let deleted = event.replacingOccurrences(of: "Object Created", with: "Object Deleted")
+        #expect(try StorageNotifications.upload(fromEventBridge: Array(deleted.utf8)) == nil)
+        #expect(throws: (any Error).self) { try StorageNotifications.upload(fromEventBridge: Array("{}".utf8)) }
+    }
+
     @Test(arguments: [
         "uploads/products/p1/u1", "uploads/products//u1.jpg", "uploads/products/p1/.jpg", "uploads/products/p1/a/u1.jpg",
         "uploads/users/p1/u1.jpg", "uploads/products/p1/u1.exe",
