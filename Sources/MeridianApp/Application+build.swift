@@ -136,7 +136,9 @@ private func assemble(
     var tokens: TokenService?
     var commerce = CommerceParts()
     let migrated = StartupGate()
-    let storeRoles: Set<MeridianSettings.Role> = [.users, .products, .carts, .orders, .payments, .notifications]
+    let storeRoles: Set<MeridianSettings.Role> = [
+        .users, .products, .carts, .orders, .payments, .notifications, .ingestJobs,
+    ]
     if settings.roles.contains(.gateway) || settings.roles.contains(where: storeRoles.contains) {
         tokens = try await buildTokens(settings: settings, logger: logger)
     }
@@ -145,7 +147,7 @@ private func assemble(
     let serviceHTTP = settings.serviceURLs.isEmpty ? nil : ServiceClient.makeHTTPClient(settings.serviceCalls)
     var services: [any Service] = serviceHTTP.map { [HTTPClientService(client: $0)] } ?? []
     var objects: (any ObjectStore)?
-    if settings.roles.contains(.images) || settings.roles.contains(.products) {
+    if settings.roles.contains(.images) || settings.roles.contains(.products) || settings.roles.contains(.ingestJobs) {
         do {
             objects = try settings.objects.makeStore()
         } catch {

@@ -1,5 +1,6 @@
 import Logging
 import MeridianCarts
+import MeridianIngestJobs
 import MeridianMessaging
 import MeridianNotifications
 import MeridianOrders
@@ -71,6 +72,7 @@ public func migrations(for roles: [MeridianSettings.Role]) -> [(service: String,
     if roles.contains(.orders) { all.append(("orders", SQLOrderStore.migrations)) }
     if roles.contains(.payments) { all.append(("payments", SQLPaymentStore.migrations)) }
     if roles.contains(.notifications) { all.append(("notifications", SQLNotificationStore.migrations)) }
+    if roles.contains(.ingestJobs) { all.append((SQLIngestJobStore.service, SQLIngestJobStore.migrations)) }
     return all
 }
 

@@ -121,6 +121,21 @@ public struct IngestJobOptions: Sendable, Hashable, Codable {
     }
 
     /// The options with their text trimmed, or the first violation, naming the option.
+    /// The option `field` (as ``validated()`` names it) written the way a client spells it: `batch_size` in the
+    /// API (`separator` `_`), `batch-size` on the command line (`-`).
+    public static func spelling(_ field: String, separator: Character) -> String {
+        var spelled = ""
+        for character in field {
+            if character.isUppercase {
+                spelled.append(separator)
+                spelled.append(Character(character.lowercased()))
+            } else {
+                spelled.append(character)
+            }
+        }
+        return spelled
+    }
+
     public func validated() throws(FieldViolation) -> IngestJobOptions {
         var options = self
         options.type = try TextRules.check(type, field: "type", maxCharacters: 256)

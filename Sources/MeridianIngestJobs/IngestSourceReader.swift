@@ -2,6 +2,10 @@ import Foundation
 import MeridianCore
 import NIOPosix
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Opens a job's source at a byte offset and streams the rest in chunks, in constant memory: a local file is
 /// opened and moved to the offset (`lseek`), an object is read with ``ObjectStore/get(_:from:)`` (a ranged GET on
 /// S3). Nothing before the offset is read.

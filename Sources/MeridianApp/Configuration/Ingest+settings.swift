@@ -1,6 +1,7 @@
 import Foundation
 import MeridianCore
 import MeridianIngest
+import MeridianIngestJobs
 
 extension Ingestor.Configuration {
     /// The ingest pipeline's keys under `ingest.` (docs/configuration.md lists them with their defaults).
@@ -31,5 +32,45 @@ extension Ingestor.Configuration {
             "maxInflightEvents", default: admission.maxInflightEvents, in: 1...100_000_000)
         admission.maxInflightBytes = try config.int(
             "maxInflightBytes", default: admission.maxInflightBytes, in: 1...(1 << 40))
+    }
+}
+
+/// The settings of bulk CSV ingestion (`ingest.job*`, `ingest.maxErrorRate`, `ingest.maxRecordBytes`).
+public struct IngestJobsSettings: Sendable {
+    /// Jobs a process runs at once.
+    public var concurrency: Int
+    /// Rows per durable batch, unless a job says otherwise.
+    public var batchSize: Int
+    /// The share of rejected rows past which a job fails, unless a job says otherwise.
+    public var maxErrorRate: Double
+    /// How long a runner's claim on a job lasts without a checkpoint or a heartbeat.
+    public var lease: Duration
+    /// The longest CSV record.
+    public var maxRecordBytes: Int
+
+    init(reader config: SettingsReader) throws {
+        concurrency = try config.int("jobConcurrency", default: 2, in: 1...64)
+        batchSize = try config.int(
+            "jobBatchSize", default: IngestJobOptions.defaultBatchSize, in: IngestJobOptions.batchSizes)
+        maxErrorRate = try config.double("maxErrorRate", default: IngestJobOptions.defaultMaxErrorRate, in: 0...1)
+        lease = .seconds(try config.int("jobLeaseSeconds", default: 60, in: 5...3600))
+        maxRecordBytes = try config.int("maxRecordBytes", default: 1_048_576, in: 1_024...(64 * 1_048_576))
+    }
+
+    /// The runner's configuration for these settings.
+    func runner(topics: Topics) -> CSVIngestRunner.Configuration {
+        var configuration = CSVIngestRunner.Configuration()
+        configuration.leaseDuration = lease
+        configuration.maxRecordBytes = maxRecordBytes
+        configuration.topics = topics
+        return configuration
+    }
+
+    /// Options of a job of `type`, with these defaults.
+    public func options(type: String) -> IngestJobOptions {
+        var options = IngestJobOptions(type: type)
+        options.batchSize = batchSize
+        options.maxErrorRate = maxErrorRate
+        return options
     }
 }

@@ -35,6 +35,8 @@ public struct MeridianSettings: Sendable {
     public var embedded: EmbeddedEventLog.Configuration
     public var kafka: KafkaConfiguration
     public var ingest: Ingestor.Configuration
+    /// Bulk CSV ingestion (`ingest.job*`, `ingest.maxErrorRate`, `ingest.maxRecordBytes`).
+    public var ingestJobs: IngestJobsSettings
     /// Where the services keep their SQL state: a SQLite file or a PostgreSQL URL.
     public var storageURL: String
     /// SQLite's `synchronous` for the embedded store: FULL or NORMAL.
@@ -81,6 +83,8 @@ public struct MeridianSettings: Sendable {
         case payments
         case notifications
         case images
+        /// Bulk CSV ingestion: the jobs' API and the service that runs them.
+        case ingestJobs = "ingest-jobs"
     }
 
     /// Which adapter of the event-log port to use.
@@ -133,6 +137,7 @@ public struct MeridianSettings: Sendable {
             reader: config.scoped(to: "embedded"), dataDirectory: dataDirectory, partitions: topicPartitions)
         kafka = try KafkaConfiguration(reader: config.scoped(to: "kafka"), partitions: topicPartitions, environment: environment)
         ingest = try Ingestor.Configuration(reader: config.scoped(to: "ingest"))
+        ingestJobs = try IngestJobsSettings(reader: config.scoped(to: "ingest"))
 
         storageURL = try config.string(
             "storage.url", default: "sqlite:" + (dataDirectory as NSString).appendingPathComponent("meridian.sqlite"),
@@ -163,7 +168,8 @@ public struct MeridianSettings: Sendable {
         objects = try ObjectsSettings(
             reader: config.scoped(to: "objects"), dataDirectory: dataDirectory,
             publicURL: "http://\(["0.0.0.0", "::", "[::]"].contains(host) ? "127.0.0.1" : host):\(port)",
-            environment: environment, storeUsed: roles.contains(.images) || roles.contains(.products))
+            environment: environment,
+            storeUsed: roles.contains(.images) || roles.contains(.products) || roles.contains(.ingestJobs))
         images = try ImagesSettings(reader: config.scoped(to: "images"))
         serviceCalls = try ServiceClient.Configuration(reader: config.scoped(to: "services"))
         shutdownTimeout = try config.seconds("shutdown.timeoutSeconds", default: 30, in: 0.1...3600)

@@ -222,8 +222,11 @@ public struct SettingsReader: Sendable {
         let known = log.keys
         let knownVariables = Set(known.map { "MERIDIAN_" + Self.environmentName($0) })
         var warnings: [String] = []
-        // Read by commands rather than settings: the config file's path, the benchmark admin's password.
-        let ignoredVariables: Set<String> = ["MERIDIAN_CONFIG_FILE", "MERIDIAN_BENCH_ADMIN_PASSWORD"]
+        // Read by commands rather than settings: the config file's path, the benchmark admin's password, the
+        // credentials `meridian ingest --target` sends.
+        let ignoredVariables: Set<String> = [
+            "MERIDIAN_CONFIG_FILE", "MERIDIAN_BENCH_ADMIN_PASSWORD", "MERIDIAN_TOKEN", "MERIDIAN_API_KEY",
+        ]
         for name in environment.keys.sorted() where name.hasPrefix("MERIDIAN_") {
             guard !knownVariables.contains(name), !ignoredVariables.contains(name),
                 !name.hasPrefix("MERIDIAN_KAFKA_PROPERTY_"), !name.hasPrefix("MERIDIAN_TEST_")
