@@ -472,6 +472,8 @@ let package = Package(
                 "CVips",
                 "MeridianCore",
                 "MeridianImages",
+                "MeridianIngestJobs",
+                .product(name: "Logging", package: "swift-log"),
                 "MeridianStorage",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

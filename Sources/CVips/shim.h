@@ -55,6 +55,11 @@ static inline int meridian_vips_jpeg(VipsImage *in, void **buffer, size_t *lengt
     return vips_jpegsave_buffer(in, buffer, length, "Q", quality, "strip", TRUE, NULL);
 }
 
+/// WebP at `quality`, metadata stripped (the optional extra variants). The buffer is freed with g_free.
+static inline int meridian_vips_webp(VipsImage *in, void **buffer, size_t *length, int quality) {
+    return vips_webpsave_buffer(in, buffer, length, "Q", quality, "strip", TRUE, NULL);
+}
+
 /// PNG (tests make their inputs with it). The buffer is freed with g_free.
 static inline int meridian_vips_png(VipsImage *in, void **buffer, size_t *length) {
     return vips_pngsave_buffer(in, buffer, length, NULL);

@@ -19,6 +19,9 @@ enum MetricsHelp {
         "meridian_outbox_pending": "Outbox records not yet published, by service.",
         "meridian_orders_total": "Orders that reached each status.",
         "meridian_payments_total": "Payments by outcome.",
+        "meridian_ingest_csv_rows_total": "CSV rows of ingest jobs, published or rejected (to the error report and events-dlq).",
+        "meridian_ingest_csv_bytes_total": "Bytes of CSV files read by ingest jobs.",
+        "meridian_ingest_csv_jobs": "Ingest jobs by status, as the jobs table has them (each process reports the whole table).",
         "meridian_process_resident_memory_bytes": "Resident memory of the process.",
         "meridian_process_peak_resident_memory_bytes": "Peak resident memory of the process.",
     ]

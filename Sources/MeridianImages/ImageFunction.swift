@@ -33,9 +33,18 @@ public struct ImageFunction: Sendable {
         self.logger = logger
     }
 
-    /// The processed key of a variant (CONTRACTS.md).
-    public static func processedKey(label: String, productID: String, uploadID: String, width: Int, height: Int) -> String {
-        "processed/\(label)/\(productID)/\(uploadID)_\(width)x\(height).jpg"
+    /// The threads libvips runs on, one per core (the images role's concurrency bounds how many are busy).
+    static let pool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: max(1, ProcessInfo.processInfo.activeProcessorCount))
+        pool.start()
+        return pool
+    }()
+
+    /// The processed key of a variant (CONTRACTS.md; `webp` for the optional WebP twins).
+    public static func processedKey(
+        label: String, productID: String, uploadID: String, width: Int, height: Int, fileExtension: String = "jpg"
+    ) -> String {
+        "processed/\(label)/\(productID)/\(uploadID)_\(width)x\(height).\(fileExtension)"
     }
 
     /// Handles one upload. Throws only for what a retry may mend (the store or the log unreachable); everything
@@ -64,8 +73,9 @@ public struct ImageFunction: Sendable {
             }
         }
         let (contentType, processor, file) = (upload.contentType, self.processor, bytes)
-        // libvips works synchronously and uses the CPU: on NIO's blocking pool, never on the Swift executor.
-        let result: Result<[ImageVariant], ImageRejection> = try await NIOThreadPool.singleton.runIfActive {
+        // libvips works synchronously and uses the CPU: on threads of its own, never on the Swift executor nor on NIO's
+        // shared blocking pool (the embedded event log's SQLite and bcrypt wait there: an upload must not delay them).
+        let result: Result<[ImageVariant], ImageRejection> = try await Self.pool.runIfActive {
             Result { () throws(ImageRejection) in try processor.process(file, contentType: contentType) }
         }
         let variants: [ImageVariant]
@@ -76,19 +86,24 @@ public struct ImageFunction: Sendable {
         var events: [ProductImageProcessed] = []
         var records: [EventRecord] = []
         for variant in variants {
-            let name = Self.processedKey(
-                label: variant.label, productID: upload.productID, uploadID: upload.uploadID, width: variant.width,
-                height: variant.height)
-            let stored = try await objects.put(
-                try ObjectKey(validating: name), contentType: "image/jpeg",
-                metadata: ["product-id": upload.productID, "upload-id": upload.uploadID], bytes: variant.jpeg)
-            let event = ProductImageProcessed(
-                productID: upload.productID, originalKey: upload.key, processedKey: name, sizeLabel: variant.label,
-                width: variant.width, height: variant.height, sizeBytes: stored.size, contentType: "image/jpeg",
-                processedAt: Timestamp.format(now))
-            events.append(event)
-            records.append(
-                try event.record(topics: topics, id: "\(upload.uploadID):\(variant.label)", time: now))
+            // The JPEG every variant has, and the WebP twin when the configuration makes one.
+            let encodings =
+                [(variant.jpeg, "image/jpeg", "jpg", "")] + (variant.webp.map { [($0, "image/webp", "webp", ".webp")] } ?? [])
+            for (bytes, type, fileExtension, suffix) in encodings {
+                let name = Self.processedKey(
+                    label: variant.label, productID: upload.productID, uploadID: upload.uploadID, width: variant.width,
+                    height: variant.height, fileExtension: fileExtension)
+                let stored = try await objects.put(
+                    try ObjectKey(validating: name), contentType: type,
+                    metadata: ["product-id": upload.productID, "upload-id": upload.uploadID], bytes: bytes)
+                let event = ProductImageProcessed(
+                    productID: upload.productID, originalKey: upload.key, processedKey: name, sizeLabel: variant.label,
+                    width: variant.width, height: variant.height, sizeBytes: stored.size, contentType: type,
+                    processedAt: Timestamp.format(now))
+                events.append(event)
+                records.append(
+                    try event.record(topics: topics, id: "\(upload.uploadID):\(variant.label)\(suffix)", time: now))
+            }
         }
         try await append(records)
         logger.info(

@@ -10,6 +10,8 @@ public struct ImageVariant: Sendable, Hashable {
     public var width: Int
     public var height: Int
     public var jpeg: [UInt8]
+    /// The same pixels as WebP, when the configuration asks for it.
+    public var webp: [UInt8]?
 }
 
 /// Why an upload is not an image Meridian processes: the upload is marked `rejected` with it.
@@ -41,6 +43,8 @@ public struct ImageProcessor: Sendable {
         public var sizes: [(label: String, box: Int)] = [("large", 800), ("medium", 400), ("thumbnail", 150)]
         /// JPEG quality. Default 85.
         public var quality = 85
+        /// Also make each variant as WebP (same pixels, same quality setting). Default off.
+        public var webp = false
 
         public init() {}
     }
@@ -173,9 +177,19 @@ public struct ImageProcessor: Sendable {
             throw ImageRejection("JPEG encoding failed: \(Self.lastError())")
         }
         defer { g_free(output) }
+        var webp: [UInt8]?
+        if configuration.webp {
+            var encoded: UnsafeMutableRawPointer?
+            var size = 0
+            guard meridian_vips_webp(padded, &encoded, &size, Int32(configuration.quality)) == 0, let encoded else {
+                throw ImageRejection("WebP encoding failed: \(Self.lastError())")
+            }
+            defer { g_free(encoded) }
+            webp = Array(UnsafeRawBufferPointer(start: encoded, count: size))
+        }
         return ImageVariant(
             label: label, width: Int(vips_image_get_width(padded)), height: Int(vips_image_get_height(padded)),
-            jpeg: Array(UnsafeRawBufferPointer(start: output, count: length)))
+            jpeg: Array(UnsafeRawBufferPointer(start: output, count: length)), webp: webp)
     }
 
     /// `jpegload_buffer` for libvips' `VipsForeignLoadJpegBuffer`.

@@ -330,11 +330,3 @@ public struct CSVIngestRunner: Sendable {
         }
     }
 }
-
-extension Duration {
-    /// The duration in seconds, as Foundation's intervals count.
-    var timeInterval: TimeInterval {
-        let (seconds, attoseconds) = components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
-    }
-}

@@ -29,7 +29,7 @@ public struct IngestSourceReader: Sendable {
                 let descriptor = openForReading(checked)
                 guard descriptor >= 0 else { throw Self.failure("cannot open \(path)") }
                 defer { close(descriptor) }
-                return try Self.version(of: descriptor, path: path)
+                return try Self.version(ofFileAt: path)
             }
         case .object(let key):
             guard let objects else { throw IngestJobError(.source, "no object store is configured for \(key)") }
@@ -53,7 +53,7 @@ public struct IngestSourceReader: Sendable {
                 let descriptor = openForReading(checked)
                 guard descriptor >= 0 else { throw Self.failure("cannot open \(path)") }
                 do {
-                    let version = try Self.version(of: descriptor, path: path)
+                    let version = try Self.version(ofFileAt: path)
                     if lseek(descriptor, off_t(min(offset, version.size)), SEEK_SET) < 0 {
                         throw Self.failure("cannot seek in \(path)")
                     }
@@ -93,12 +93,23 @@ public struct IngestSourceReader: Sendable {
         return path
     }
 
-    private static func version(of descriptor: Int32, path: String) throws -> IngestSourceVersion {
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw failure("cannot stat \(path)") }
-        guard (status.st_mode & S_IFMT) == S_IFREG else { throw IngestJobError(.source, "\(path) is not a regular file") }
-        let modified = "\(status.st_mtim.tv_sec).\(status.st_mtim.tv_nsec)"
-        return IngestSourceVersion(size: Int64(status.st_size), version: "\(status.st_dev):\(status.st_ino):\(modified)")
+    /// The file's size and identity (device, inode, modification time): through Foundation rather than `fstat`,
+    /// whose `struct stat` Swift attributes to a different C module in each build configuration.
+    private static func version(ofFileAt path: String) throws -> IngestSourceVersion {
+        let attributes: [FileAttributeKey: Any]
+        do {
+            attributes = try FileManager.default.attributesOfItem(atPath: path)
+        } catch {
+            throw IngestJobError(.source, "cannot stat \(path): \(error.localizedDescription)")
+        }
+        guard attributes[.type] as? FileAttributeType == .typeRegular else {
+            throw IngestJobError(.source, "\(path) is not a regular file")
+        }
+        let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
+        let device = (attributes[.systemNumber] as? NSNumber)?.uint64Value ?? 0
+        let inode = (attributes[.systemFileNumber] as? NSNumber)?.uint64Value ?? 0
+        let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        return IngestSourceVersion(size: size, version: "\(device):\(inode):\(modified)")
     }
 
     private static func read(_ descriptor: Int32, upTo count: Int, path: String) throws -> [UInt8] {

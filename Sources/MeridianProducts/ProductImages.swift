@@ -99,7 +99,7 @@ extension SQLProductStore: ProductImageStore {
             CREATE TABLE product_image_variants (
                 upload_id TEXT NOT NULL, size_label TEXT NOT NULL, object_key TEXT NOT NULL, width BIGINT NOT NULL,
                 height BIGINT NOT NULL, size_bytes BIGINT NOT NULL, content_type TEXT NOT NULL,
-                PRIMARY KEY (upload_id, size_label))
+                PRIMARY KEY (upload_id, size_label, content_type))
             """,
         ])
 
@@ -189,9 +189,10 @@ extension SQLProductStore: ProductImageStore {
         }
         let order = ProductImageLayout.sizeLabels
         for (upload, list) in variants {
+            // By size, the JPEG before its WebP twin.
             variants[upload] = list.sorted {
-                (order.firstIndex(of: $0.sizeLabel) ?? order.count, $0.sizeLabel)
-                    < (order.firstIndex(of: $1.sizeLabel) ?? order.count, $1.sizeLabel)
+                (order.firstIndex(of: $0.sizeLabel) ?? order.count, $0.sizeLabel, $0.contentType == "image/jpeg" ? 0 : 1)
+                    < (order.firstIndex(of: $1.sizeLabel) ?? order.count, $1.sizeLabel, $1.contentType == "image/jpeg" ? 0 : 1)
             }
         }
         return variants
@@ -244,7 +245,11 @@ extension SQLProductStore: ProductImageStore {
             else { return .unknownUpload }
             // The same upload processed again makes the same variant: replacing it changes nothing.
             try await database.raw(
-                "DELETE FROM product_image_variants WHERE upload_id = \(bind: upload.uploadID) AND size_label = \(bind: processed.sizeLabel)"
+                """
+                DELETE FROM product_image_variants
+                WHERE upload_id = \(bind: upload.uploadID) AND size_label = \(bind: processed.sizeLabel)
+                    AND content_type = \(bind: processed.contentType)
+                """
             ).run()
             try await database.raw(
                 """

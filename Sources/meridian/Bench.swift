@@ -1,10 +1,13 @@
 import ArgumentParser
+import Configuration
 import Foundation
 import Logging
 import MeridianApp
 import MeridianBench
 import MeridianCore
 import MeridianImages
+import MeridianKafka
+import MeridianStorage
 import Metrics
 import NIOCore
 import NIOPosix
@@ -17,7 +20,7 @@ import ServiceLifecycle
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Built-in load generators; results go to docs/benchmarks.md.",
-        subcommands: [BenchIngest.self, BenchOrders.self, BenchImages.self])
+        subcommands: [BenchIngest.self, BenchOrders.self, BenchImages.self, BenchCSV.self])
 }
 
 struct BenchIngest: AsyncParsableCommand {
@@ -411,6 +414,115 @@ struct BenchOrders: AsyncParsableCommand {
                         format: "store floor:  %.0f raw transactions/s; %.1f confirmed orders per 1000 of them",
                         floor, result.confirmedPerSecond / floor * 1000))
             }
+        }
+    }
+}
+
+struct BenchCSV: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "csv",
+        abstract: "CSV rows per second into the event log, against the raw append rate of the same events.",
+        discussion: """
+            Generates a CSV of --rows rows and 10 columns, then for each round, on a fresh event log: appends the \
+            events the job would publish (built beforehand, untimed), one batch of --batch-size at a time, each \
+            durable before the next (raw); and runs a job over the file with the same batch size: read, parse, \
+            events, durable append, checkpoint in SQLite (csv). Prints each round and the medians. The event log is \
+            the embedded one, or Kafka with --event-log kafka --kafka-brokers (or --kafka-mock: librdkafka's mock \
+            cluster in this process).
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Rows of the generated file.")
+    var rows = 1_000_000
+
+    @Option(help: "Rows per durable batch (the job's batch size).")
+    var batchSize = 500
+
+    @Option(help: "Rounds (medians reported).")
+    var rounds = 3
+
+    @Flag(help: "Kafka: librdkafka's mock cluster in this process (3 brokers).")
+    var kafkaMock = false
+
+    @Flag(help: "Print the results as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard (1...100_000_000).contains(rows) else { throw ValidationError("--rows must be 1...100000000") }
+        guard (1...10_000).contains(batchSize) else { throw ValidationError("--batch-size must be 1...10000") }
+        guard (1...20).contains(rounds) else { throw ValidationError("--rounds must be 1...20") }
+    }
+
+    func run() async throws {
+        let directory = NSTemporaryDirectory() + "meridian-bench-csv-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        bootstrapLogging(format: "text", level: common.logLevel ?? "warning")
+        let cluster = kafkaMock ? try KafkaMockCluster(brokers: 3) : nil
+        let path = directory + "/customers.csv"
+        let size = try CSVLoad.generate(path: path, rows: rows)
+        var raws: [Double] = []
+        var jobs: [Double] = []
+        for round in 1...rounds {
+            var extra: [String: ConfigValue] = ["dataDir": .init(.string("\(directory)/round-\(round)"), isSecret: false)]
+            if let cluster {
+                extra["eventLog"] = .init(.string("kafka"), isSecret: false)
+                extra["kafka.brokers"] = .init(.string(cluster.bootstrapServers), isSecret: false)
+            }
+            let settings = try await common.settings(extra: extra)
+            let logger = Logger(label: "bench")
+            let eventLog = try await buildEventLog(settings: settings, logger: logger, metrics: NOOPMetricsHandler.instance)
+            let running = Task { try await eventLog.run() }
+            try await eventLog.createTopics([TopicSpec(name: settings.topics.events, partitions: settings.topicPartitions)])
+            let events = try CSVLoad.events(path: path, topic: settings.topics.events)
+            let raw = try await CSVLoad.raw(events, batch: batchSize, eventLog: eventLog)
+            if let closable = eventLog as? any ClosableEventLog { await closable.close() }
+            running.cancel()
+            _ = await running.result
+
+            var jobSettings = extra
+            jobSettings["dataDir"] = .init(.string("\(directory)/round-\(round)-job"), isSecret: false)
+            let settingsForJob = try await common.settings(extra: jobSettings)
+            let jobLog = try await buildEventLog(settings: settingsForJob, logger: logger, metrics: NOOPMetricsHandler.instance)
+            let jobRunning = Task { try await jobLog.run() }
+            try await jobLog.createTopics([TopicSpec(name: settings.topics.events, partitions: settings.topicPartitions)])
+            let store = try await buildStore(settings: settingsForJob, logger: logger)
+            let (job, _) = try await CSVLoad.job(
+                path: path, batch: batchSize, store: store, eventLog: jobLog, topics: settings.topics)
+            try? await store.close()
+            if let closable = jobLog as? any ClosableEventLog { await closable.close() }
+            jobRunning.cancel()
+            _ = await jobRunning.result
+            guard job.rows == raw.rows else {
+                throw CommandFailure("the job published \(job.rows) rows, the raw phase \(raw.rows)")
+            }
+            raws.append(raw.rowsPerSecond)
+            jobs.append(job.rowsPerSecond)
+            if !json {
+                print(
+                    String(
+                        format: "round %d: raw %.0f events/s, csv job %.0f rows/s, ratio %.2f", round, raw.rowsPerSecond,
+                        job.rowsPerSecond, job.rowsPerSecond / raw.rowsPerSecond))
+            }
+        }
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        let ratios = zip(jobs, raws).map { $0 / $1 }
+        let results: [String: Any] = [
+            "rows": rows, "columns": 10, "file_bytes": size, "batch_size": batchSize, "rounds": rounds,
+            "event_log": kafkaMock ? "kafka-mock" : common.eventLog ?? "embedded",
+            "raw_events_per_second": median(raws).rounded(), "csv_rows_per_second": median(jobs).rounded(),
+            "ratio": (median(ratios) * 100).rounded() / 100,
+        ]
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys, .prettyPrinted])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(
+                String(
+                    format:
+                        "%d rows × 10 columns (%.1f MB), batches of %d: median raw %.0f events/s, csv %.0f rows/s, ratio %.2f",
+                    rows, Double(size) / 1_000_000, batchSize, median(raws), median(jobs), median(ratios)))
         }
     }
 }

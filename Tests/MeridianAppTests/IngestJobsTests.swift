@@ -19,15 +19,15 @@ import Testing
         try text.write(toFile: path, atomically: true, encoding: .utf8)
     }
 
-    func meridian(_ arguments: [String], directory: String) throws -> (status: Int32, output: String) {
+    func meridian(_ arguments: [String], directory: String) async throws -> (status: Int32, output: String) {
         var environment = ProcessInfo.processInfo.environment
         environment["MERIDIAN_DATA_DIR"] = directory + "/data"
-        return try ChildProcess.run(MeridianProcess.binary, arguments, environment: environment)
+        return try await ChildProcess.run(MeridianProcess.binary, arguments, environment: environment)
     }
 
     /// The published rows of the events topic: event ids, in order, and the ingest headers of the first.
-    func publishedIDs(directory: String) throws -> [String] {
-        let read = try meridian(["log", "read", "--topic", "events"], directory: directory)
+    func publishedIDs(directory: String) async throws -> [String] {
+        let read = try await meridian(["log", "read", "--topic", "events"], directory: directory)
         #expect(read.status == 0, "\(read.output.prefix(500))")
         return read.output.split(separator: "\n").compactMap { line in
             guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
@@ -37,12 +37,24 @@ import Testing
         }
     }
 
+    /// Lets `child` run for `milliseconds`, then stops it (SIGCONT, SIGSTOP), timed on a thread of its own.
+    static func runSlice(_ child: ChildProcess, milliseconds: Int) async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                child.signal(SIGCONT)
+                usleep(useconds_t(milliseconds * 1_000))
+                child.signal(SIGSTOP)
+                done.resume()
+            }
+        }
+    }
+
     @Test func aJobKilledMidFileResumesLosingNoRowWithAtMostOneBatchAgain() async throws {
         let directory = NSTemporaryDirectory() + "meridian-ingest-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let rows = 60_000
-        let batch = 1_000
+        let rows = 30_000
+        let batch = 500
         try customers(rows, at: directory + "/customers.csv")
         let arguments = [
             "ingest", "csv", directory + "/customers.csv", "--type", "customer.imported", "--batch-size", String(batch),
@@ -51,28 +63,32 @@ import Testing
         environment["MERIDIAN_DATA_DIR"] = directory + "/data"
         let first = try ChildProcess(
             MeridianProcess.binary, arguments, environment: environment, outputPath: directory + "/first.log")
-        // Killed once some batches are durable and checkpointed, and before the end.
+        // Killed once some batches are durable and checkpointed, and before the end. The command runs in slices of
+        // 20 ms between SIGCONT and SIGSTOP, timed by a thread of its own (a busy test process may wake a task much
+        // later than asked), and its job is read with `meridian ingest jobs list` while it is stopped: however busy
+        // the machine, the kill comes mid-file.
         var published = 0
         let deadline = ContinuousClock.now.advanced(by: .seconds(120))
         while published < 5 * batch, first.isRunning, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-            let list = try meridian(["ingest", "jobs", "list"], directory: directory)
+            await Self.runSlice(first, milliseconds: 20)
+            let list = try await meridian(["ingest", "jobs", "list"], directory: directory)
             let job = list.output.split(separator: "\n").compactMap {
                 try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
             }.first
-            published = job?["rows_published"] as? Int ?? 0
+            published = job?["rows_published"] as? Int ?? published
         }
         first.signal(SIGKILL)
         _ = await first.wait(timeout: .seconds(10))
         #expect(published >= 5 * batch, "the first run published \(published) rows before the kill: \(first.output)")
         #expect(published < rows, "the kill came before the end")
 
-        let second = try meridian(arguments, directory: directory)
+        let killed = try await meridian(["ingest", "jobs", "list"], directory: directory).output
+        let second = try await meridian(arguments, directory: directory)
         #expect(second.status == 0, "\(second.output)")
-        #expect(second.output.contains("resuming at row"), "\(second.output)")
+        #expect(second.output.contains("resuming at row"), "\(second.output)\nthe jobs after the kill: \(killed)")
         #expect(second.output.contains("COMPLETED: \(rows + 1) rows read, \(rows) published, 1 rejected"), "\(second.output)")
 
-        let ids = try publishedIDs(directory: directory)
+        let ids = try await publishedIDs(directory: directory)
         let job = try #require(ids.first.map { String($0.split(separator: ":")[0]) })
         let expected = Set((1...rows).map { "\(job):\($0)" })
         #expect(Set(ids) == expected, "every row, and only rows of the job")
@@ -80,17 +96,17 @@ import Testing
         #expect(duplicates <= batch, "\(duplicates) rows published twice; at most one batch (\(batch)) may be")
 
         // The bad row is in the error report, and the same command now has nothing to resume.
-        let show = try meridian(["ingest", "jobs", "show", job], directory: directory)
+        let show = try await meridian(["ingest", "jobs", "show", job], directory: directory)
         let view = try #require(try JSONSerialization.jsonObject(with: Data(show.output.utf8)) as? [String: Any])
         #expect(view["status"] as? String == "COMPLETED")
         let report = try #require(view["report_key"] as? String)
         let lines = try String(contentsOfFile: "\(directory)/data/objects/\(report)", encoding: .utf8)
         #expect(lines.contains("bad,row"), "\(lines)")
-        let missing = try meridian(["ingest", "jobs", "show", "no-such-job"], directory: directory)
+        let missing = try await meridian(["ingest", "jobs", "show", "no-such-job"], directory: directory)
         #expect(missing.status == 66, "\(missing.output)")
     }
 
-    @Test func commandLineMistakesNameTheirOption() throws {
+    @Test func commandLineMistakesNameTheirOption() async throws {
         let directory = NSTemporaryDirectory() + "meridian-ingest-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -100,12 +116,12 @@ import Testing
             (["--max-error-rate", "2"], 64, "error"),
             (["--delimiter", "ab"], 64, "delimiter"),
         ] {
-            let run = try meridian(
+            let run = try await meridian(
                 ["ingest", "csv", directory + "/c.csv", "--type", "customer.imported"] + arguments, directory: directory)
             #expect(run.status == status, "\(arguments): \(run.output)")
             #expect(run.output.lowercased().contains(text), "\(arguments): \(run.output)")
         }
-        let missing = try meridian(["ingest", "csv", directory + "/none.csv", "--type", "t.x"], directory: directory)
+        let missing = try await meridian(["ingest", "csv", directory + "/none.csv", "--type", "t.x"], directory: directory)
         #expect(missing.status != 0 && missing.output.contains("none.csv"), "\(missing.output)")
     }
 

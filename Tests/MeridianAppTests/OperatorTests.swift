@@ -41,44 +41,44 @@ import Testing
         ] as [([String: String], [String], String, String)])
     func aBadSettingFromAnyLayerIsRefusedNamingItsKeyAndSource(
         environment: [String: String], arguments: [String], key: String, mention: String
-    ) throws {
+    ) async throws {
         let directory = temporaryDirectory("settings")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let result = try runMeridian(["serve", "--data-dir", directory] + arguments, environment: environment)
+        let result = try await runMeridian(["serve", "--data-dir", directory] + arguments, environment: environment)
         #expect(result.status == 64, "\(result.output)")
         expectOneLine(result.output, contains: ["invalid setting \(key)", mention], key)
         #expect(!FileManager.default.fileExists(atPath: directory), "nothing is created before the settings are valid")
     }
 
-    @Test func aBadValueInTheConfigFileNamesTheFileAndTheKey() throws {
+    @Test func aBadValueInTheConfigFileNamesTheFileAndTheKey() async throws {
         let directory = temporaryDirectory("config")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let typed = directory + "/typed.json"
         try Data(#"{"http": {"port": "abc"}}"#.utf8).write(to: URL(fileURLWithPath: typed))
-        let wrongType = try runMeridian(["serve", "--config", typed, "--data-dir", directory + "/d"])
+        let wrongType = try await runMeridian(["serve", "--config", typed, "--data-dir", directory + "/d"])
         #expect(wrongType.status == 64)
         expectOneLine(wrongType.output, contains: ["http.port", "config file \(typed)"], "a string for a port")
 
         let broken = directory + "/broken.json"
         try Data("{\"http\": {\n  \"port\": 80,,\n}}".utf8).write(to: URL(fileURLWithPath: broken))
-        let malformed = try runMeridian(["serve", "--config", broken, "--data-dir", directory + "/d"])
+        let malformed = try await runMeridian(["serve", "--config", broken, "--data-dir", directory + "/d"])
         #expect(malformed.status == 64)
         expectOneLine(malformed.output, contains: ["\(broken):2:14", "not valid JSON"], "malformed JSON")
         #expect(!malformed.output.contains("NSCocoaErrorDomain"))
 
-        let missing = try runMeridian(["serve", "--config", directory + "/nope.json", "--data-dir", directory + "/d"])
+        let missing = try await runMeridian(["serve", "--config", directory + "/nope.json", "--data-dir", directory + "/d"])
         #expect(missing.status == 64)
         expectOneLine(missing.output, contains: ["nope.json", "cannot be read"], "a missing file")
     }
 
-    @Test func unknownVariablesAndConfigKeysAreNamedInAWarning() throws {
+    @Test func unknownVariablesAndConfigKeysAreNamedInAWarning() async throws {
         let directory = temporaryDirectory("unknown")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let file = directory + "/config.json"
         try Data(#"{"http": {"prot": 9000}, "storage": {"synchronous": "FULL"}}"#.utf8).write(to: URL(fileURLWithPath: file))
-        let result = try runMeridian(
+        let result = try await runMeridian(
             ["migrate", "--config", file, "--data-dir", directory + "/d"], environment: ["MERIDIAN_HTTP_PROT": "9000"])
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("unknown environment variable MERIDIAN_HTTP_PROT"), "\(result.output)")
@@ -104,21 +104,21 @@ import Testing
         let port = Int(UInt16(bigEndian: address.sin_port))
         let directory = temporaryDirectory("busy")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let result = try runMeridian(["serve", "--port", String(port), "--data-dir", directory])
+        let result = try await runMeridian(["serve", "--port", String(port), "--data-dir", directory])
         #expect(result.status == 69)
         expectOneLine(result.output, contains: ["cannot listen on 127.0.0.1:\(port)", "http.port"], "busy port")
         #expect(!FileManager.default.fileExists(atPath: directory), "nothing was opened")
     }
 
-    @Test func anUnwritableDataDirAndAnUnreachableDatabaseAreOneLineEach() throws {
-        let unwritable = try runMeridian(["serve", "--port", "0", "--data-dir", "/proc/meridian-cannot-write-here"])
+    @Test func anUnwritableDataDirAndAnUnreachableDatabaseAreOneLineEach() async throws {
+        let unwritable = try await runMeridian(["serve", "--port", "0", "--data-dir", "/proc/meridian-cannot-write-here"])
         #expect(unwritable.status == 73)
         expectOneLine(unwritable.output, contains: ["cannot write the data dir", "--data-dir"], "unwritable data dir")
 
         let directory = temporaryDirectory("nodb")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let closedPort = try freePort()
-        let unreachable = try runMeridian(
+        let unreachable = try await runMeridian(
             ["serve", "--port", "0", "--data-dir", directory],
             environment: ["MERIDIAN_STORAGE_URL": "postgres://meridian:secret@127.0.0.1:\(closedPort)/shop"])
         #expect(unreachable.status == 69)
@@ -134,19 +134,19 @@ import Testing
             try await first.waitUntilServing()
             #expect(await first.post(id: "beside-1")?.status == 202)
 
-            let second = try runMeridian(["serve", "--port", "0", "--data-dir", directory])
+            let second = try await runMeridian(["serve", "--port", "0", "--data-dir", directory])
             #expect(second.status == 69)
             expectOneLine(second.output, contains: ["in use by process \(first.child.pid)", "--data-dir"], "second writer")
 
-            let topics = try runMeridian(["log", "topics", "--data-dir", directory])
+            let topics = try await runMeridian(["log", "topics", "--data-dir", directory])
             #expect(topics.status == 0 && topics.output.contains("events\tpartitions=6\trecords=1"), "\(topics.output)")
-            let read = try runMeridian(["log", "read", "--topic", "events", "--data-dir", directory])
+            let read = try await runMeridian(["log", "read", "--topic", "events", "--data-dir", directory])
             #expect(read.status == 0 && read.output.contains("beside-1"), "\(read.output)")
             // Committing a group's offsets writes to the log: refused beside the server, with the reason.
-            let group = try runMeridian(["log", "read", "--topic", "events", "--group", "g", "--data-dir", directory])
+            let group = try await runMeridian(["log", "read", "--topic", "events", "--group", "g", "--data-dir", directory])
             #expect(group.status == 69)
             #expect(group.output.contains("in use by process"), "\(group.output)")
-            let admin = try runMeridian(
+            let admin = try await runMeridian(
                 ["users", "create-admin", "--email", "root@example.com", "--data-dir", directory],
                 environment: ["MERIDIAN_USERS_BCRYPT_COST": "4"], input: "a long admin password\n")
             #expect(admin.status == 0, "\(admin.output)")
@@ -155,11 +155,11 @@ import Testing
         }
     }
 
-    @Test func readOnlyCommandsNeverCreateADataDir() throws {
+    @Test func readOnlyCommandsNeverCreateADataDir() async throws {
         let directory = temporaryDirectory("logcmd")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let missing = directory + "/never"
-        let topicsOfNothing = try runMeridian(["log", "topics", "--data-dir", missing])
+        let topicsOfNothing = try await runMeridian(["log", "topics", "--data-dir", missing])
         #expect(topicsOfNothing.status == 66)
         expectOneLine(topicsOfNothing.output, contains: ["no event log at", "--data-dir"], "missing data dir")
         #expect(!FileManager.default.fileExists(atPath: missing), "a read-only command created the data dir")
@@ -176,46 +176,46 @@ import Testing
         }
         // `log topics` closed its connections twice and crashed on exit about one run in two.
         for round in 0..<12 {
-            let topics = try runMeridian(["log", "topics", "--data-dir", directory])
+            let topics = try await runMeridian(["log", "topics", "--data-dir", directory])
             #expect(topics.status == 0, "round \(round): \(topics.output)")
             #expect(!topics.output.contains("Assertion") && !topics.output.contains("Segmentation"))
         }
-        let unknown = try runMeridian(["log", "read", "--topic", "nope", "--data-dir", directory])
+        let unknown = try await runMeridian(["log", "read", "--topic", "nope", "--data-dir", directory])
         #expect(unknown.status == 66)
         expectOneLine(unknown.output, contains: ["no topic nope", "events"], "unknown topic")
         // By default reading stops at the end of the topic.
         let start = ContinuousClock.now
-        let read = try runMeridian(["log", "read", "--topic", "events", "--data-dir", directory, "--idle-timeout", "30"])
+        let read = try await runMeridian(["log", "read", "--topic", "events", "--data-dir", directory, "--idle-timeout", "30"])
         #expect(read.status == 0 && read.output.contains("listed"))
         #expect(start.duration(to: .now) < .seconds(20), "stopped at the end, not after the idle timeout")
     }
 
-    @Test func kafkaLogCommandsFailWithANonZeroExit() throws {
+    @Test func kafkaLogCommandsFailWithANonZeroExit() async throws {
         let cluster = try KafkaMockCluster(brokers: 1)
         try cluster.createTopic("events", partitions: 1, replicationFactor: 1)
-        let unknown = try runMeridian(
+        let unknown = try await runMeridian(
             ["log", "read", "--topic", "nope", "--event-log", "kafka", "--kafka-brokers", cluster.bootstrapServers])
         #expect(unknown.status == 66)
         #expect(unknown.output.contains("no topic nope"), "\(unknown.output)")
         let closedPort = try freePort()
-        let unreachable = try runMeridian(
+        let unreachable = try await runMeridian(
             ["log", "topics", "--event-log", "kafka", "--kafka-brokers", "127.0.0.1:\(closedPort)"])
         #expect(unreachable.status == 69, "\(unreachable.output)")
         #expect(unreachable.output.contains("kafka-brokers"), "\(unreachable.output)")
     }
 
-    @Test func usageErrorsPrintTheSubcommandsUsageAndVersionAndHelpWork() throws {
-        let badPort = try runMeridian(["serve", "--port", "abc"])
+    @Test func usageErrorsPrintTheSubcommandsUsageAndVersionAndHelpWork() async throws {
+        let badPort = try await runMeridian(["serve", "--port", "abc"])
         #expect(badPort.status == 64)
         #expect(badPort.output.contains("meridian serve"), "\(badPort.output)")
-        let badLimit = try runMeridian(["log", "read", "--topic", "events", "--limit", "0"])
+        let badLimit = try await runMeridian(["log", "read", "--topic", "events", "--limit", "0"])
         #expect(badLimit.status == 64)
         #expect(badLimit.output.contains("meridian log read"), "\(badLimit.output)")
-        let version = try runMeridian(["--version"])
+        let version = try await runMeridian(["--version"])
         #expect(
             version.status == 0 && version.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").count == 3
         )
-        let help = try runMeridian([])
+        let help = try await runMeridian([])
         #expect(help.status == 0 && help.output.contains("SUBCOMMANDS"), "\(help.output)")
     }
 

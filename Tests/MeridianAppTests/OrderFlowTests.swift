@@ -67,6 +67,8 @@ import Testing
 
             // Confirmed: the lines stay out of the cart.
             #expect(try await platform.call("GET", "/api/cart", token: ada).items.isEmpty)
+            // The products role commits the stock when it consumes order.confirmed: soon after, not at once.
+            _ = try await platform.eventually("/api/products/\(mug)", token: nil) { $0.object["sold"] as? Int == 2 }
             let mugStock = try await stock(platform, mug)
             #expect(mugStock.stock == 3 && mugStock.reserved == 0 && mugStock.sold == 2)
             _ = try await platform.eventually("/api/products/\(lamp)", token: nil) { $0.object["sold"] as? Int == 1 }

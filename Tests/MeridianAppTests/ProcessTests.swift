@@ -125,8 +125,8 @@ struct TestFailure: Error, CustomStringConvertible {
 }
 
 /// Ids of the events in the embedded log, read back with `meridian log read`.
-func storedIDs(dataDirectory: String) throws -> Set<String> {
-    let (_, output) = try runMeridian(["log", "read", "--topic", "events", "--data-dir", dataDirectory])
+func storedIDs(dataDirectory: String) async throws -> Set<String> {
+    let (_, output) = try await runMeridian(["log", "read", "--topic", "events", "--data-dir", dataDirectory])
     var ids: Set<String> = []
     for line in output.split(separator: "\n") {
         guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
@@ -138,27 +138,27 @@ func storedIDs(dataDirectory: String) throws -> Set<String> {
 }
 
 /// Runs `meridian ARGUMENTS` to the end; returns its exit status and what it printed (standard output and error).
-func runMeridian(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> (
+func runMeridian(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) async throws -> (
     status: Int32, output: String
 ) {
-    try ChildProcess.run(
+    try await ChildProcess.run(
         MeridianProcess.binary, arguments,
         environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new },
         input: input.map { Data($0.utf8) })
 }
 
 @Suite(.serialized) struct ProcessTests {
-    @Test func migrateAppliesPendingMigrationsOnce() throws {
+    @Test func migrateAppliesPendingMigrationsOnce() async throws {
         let directory = NSTemporaryDirectory() + "meridian-migrate-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let first = try runMeridian(["migrate", "--data-dir", directory])
+        let first = try await runMeridian(["migrate", "--data-dir", directory])
         #expect(first.status == 0)
         #expect(first.output.contains("applied outbox 1") && first.output.contains("applied inbox 1"))
         #expect(first.output.contains("applied users 1"))
-        let second = try runMeridian(["migrate", "--data-dir", directory])
+        let second = try await runMeridian(["migrate", "--data-dir", directory])
         #expect(second.status == 0)
         #expect(second.output.contains("nothing to apply"))
-        #expect(try runMeridian(["migrate", "--storage-url", "mysql://nope"]).status == 64)
+        #expect(try await runMeridian(["migrate", "--storage-url", "mysql://nope"]).status == 64)
     }
 
     func dataDirectory() -> String {
@@ -195,7 +195,7 @@ func runMeridian(_ arguments: [String], environment: [String: String] = [:], inp
         await server.stop()
         #expect(acknowledged.count > 50, "the server acknowledged events before it was killed")
 
-        let stored = try storedIDs(dataDirectory: directory)
+        let stored = try await storedIDs(dataDirectory: directory)
         let missing = acknowledged.subtracting(stored)
         #expect(missing.isEmpty, "\(missing.count) acknowledged events were lost, for example \(missing.prefix(5))")
 
@@ -206,7 +206,7 @@ func runMeridian(_ arguments: [String], environment: [String: String] = [:], inp
         restarted.child.signal(SIGTERM)
         #expect(await restarted.waitForExit(timeout: .seconds(30)))
         await restarted.stop()
-        #expect(try storedIDs(dataDirectory: directory).contains("after-restart"))
+        #expect(try await storedIDs(dataDirectory: directory).contains("after-restart"))
     }
 
     @Test func sigtermDrainsInflightEventsAndExitsZero() async throws {
@@ -240,7 +240,7 @@ func runMeridian(_ arguments: [String], environment: [String: String] = [:], inp
         let acknowledged = Set(answers.filter { $0.1 == 202 }.map(\.0))
         #expect(acknowledged.count > 10)
         #expect(answers.allSatisfy { $0.1 == nil || $0.1 == 202 || $0.1 == 503 }, "only 202, 503 or a closed connection")
-        let stored = try storedIDs(dataDirectory: directory)
+        let stored = try await storedIDs(dataDirectory: directory)
         #expect(acknowledged.subtracting(stored).isEmpty, "no acknowledged event is lost on SIGTERM")
         #expect(server.log.contains("drained"))
         await server.stop()

@@ -28,7 +28,7 @@ import Testing
         func storage(_ index: Int) -> [String: String] {
             databases.map { ["MERIDIAN_STORAGE_URL": $0.urls[index]] } ?? [:]
         }
-        let admin = try runMeridian(
+        let admin = try await runMeridian(
             ["users", "create-admin", "--email", "root@example.com", "--data-dir", base + "/users"],
             environment: shared.merging(storage(0)) { _, new in new }, input: "a long admin password\n")
         #expect(admin.status == 0, "\(admin.output)")

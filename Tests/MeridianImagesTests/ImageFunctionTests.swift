@@ -16,14 +16,15 @@ final class ImageFunctionFixture {
     let function: ImageFunction
     let topics = Topics()
 
-    init() async throws {
+    init(configuration: ImageProcessor.Configuration = .init()) async throws {
         objects = try FileObjectStore(configuration: .init(root: directory + "/objects"))
         log = try await EmbeddedEventLog.open(
             configuration: EmbeddedEventLog.Configuration(path: directory + "/eventlog.sqlite"), logger: Logger(label: "test"))
         let log = self.log
         Task { try await log.run() }
         function = ImageFunction(
-            objects: objects, eventLog: log, topics: topics, processor: try ImageProcessor(), logger: Logger(label: "test"))
+            objects: objects, eventLog: log, topics: topics, processor: try ImageProcessor(configuration: configuration),
+            logger: Logger(label: "test"))
     }
 
     func close() async {
@@ -95,6 +96,29 @@ final class ImageFunctionFixture {
             return
         }
         #expect(first == events[0])
+        await fixture.close()
+    }
+
+    @Test func webPTwinsBySetting() async throws {
+        var configuration = ImageProcessor.Configuration()
+        configuration.webp = true
+        let fixture = try await ImageFunctionFixture(configuration: configuration)
+        let photo = Pictures.jpeg(Pictures.image(width: 900, height: 600) { x, y in [UInt8(x % 250), UInt8(y % 250), 40] })
+        guard case .processed(let events) = try await fixture.function.handle(try await fixture.upload(photo, upload: "u2"))
+        else {
+            Issue.record("a good photo must be processed")
+            await fixture.close()
+            return
+        }
+        #expect(
+            events.map(\.contentType) == ["image/jpeg", "image/webp", "image/jpeg", "image/webp", "image/jpeg", "image/webp"])
+        #expect(events[1].processedKey == "processed/large/p1/u2_800x800.webp")
+        let webp = try #require(try await fixture.objects.bytes(of: try ObjectKey(validating: events[1].processedKey)))
+        #expect(Array(webp.prefix(4)) == Array("RIFF".utf8) && Array(webp[8..<12]) == Array("WEBP".utf8))
+        let ids = try await fixture.records([fixture.topics.productImagesProcessed], count: 6).compactMap {
+            CloudEvent(record: $0)?.id
+        }
+        #expect(ids == ["u2:large", "u2:large.webp", "u2:medium", "u2:medium.webp", "u2:thumbnail", "u2:thumbnail.webp"])
         await fixture.close()
     }
 

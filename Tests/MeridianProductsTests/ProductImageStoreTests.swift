@@ -74,10 +74,16 @@ import Testing
         // The same upload processed again (a second notification): new event ids, the same variants.
         #expect(try await products.recordVariant(variant(id, "u1", "large", size: 800), eventID: "u1:large#2") == .recorded)
         #expect(try await products.recordVariant(variant(id, "u1", "medium", size: 400), eventID: "u1:medium") == .recorded)
+        // A WebP twin (images.webp) is a variant of its own beside the JPEG of its size.
+        var twin = variant(id, "u1", "medium", size: 400)
+        twin.contentType = "image/webp"
+        twin.processedKey = "processed/medium/\(id.rawValue)/u1_400x400.webp"
+        #expect(try await products.recordVariant(twin, eventID: "u1:medium.webp") == .recorded)
         let done = try #require(try await products.image("u1", of: id))
         #expect(done.status == .processed)
-        #expect(done.variants.map(\.sizeLabel) == ["thumbnail", "medium", "large"])
-        #expect(done.variants.map(\.width) == [150, 400, 800])
+        #expect(done.variants.map(\.sizeLabel) == ["thumbnail", "medium", "medium", "large"])
+        #expect(done.variants.map(\.contentType) == ["image/jpeg", "image/jpeg", "image/webp", "image/jpeg"])
+        #expect(done.variants.map(\.width) == [150, 400, 400, 800])
         // A rejection never undoes a processed image.
         try await products.recordRejection(
             ProductImageRejected(
@@ -85,7 +91,7 @@ import Testing
             eventID: "u1:rejected")
         #expect(try await products.image("u1", of: id)?.status == .processed)
         // A variant of an image that is gone is an orphan.
-        #expect(try await products.removeImage("u1", of: id)?.variants.count == 3)
+        #expect(try await products.removeImage("u1", of: id)?.variants.count == 4)
         #expect(try await products.recordVariant(variant(id, "u1", "large", size: 800), eventID: "u1:large#3") == .unknownUpload)
         #expect(try await products.removeImage("u1", of: id) == nil)
         await database.close()

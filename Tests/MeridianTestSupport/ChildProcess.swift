@@ -135,14 +135,18 @@ public final class ChildProcess: @unchecked Sendable {
         return (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
     }
 
-    /// Runs a command to its end and returns its exit status and output (standard output and error together).
+    /// Runs a command to its end and returns its exit status and output (standard output and error together). It
+    /// waits without holding a thread of the cooperative pool (two, on two cores: tests running beside it need them).
     public static func run(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil, input: Data? = nil
-    ) throws -> (status: Int32, output: String) {
+    ) async throws -> (status: Int32, output: String) {
         let outputPath = NSTemporaryDirectory() + "meridian-command-" + UUID().uuidString + ".log"
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
         let child = try ChildProcess(executable, arguments, environment: environment, outputPath: outputPath, input: input)
-        let status = child.waitUntilExit()
+        guard let status = await child.wait(timeout: .seconds(600)) else {
+            _ = await child.stop()
+            throw ChildProcessError("\(executable) \(arguments.joined(separator: " ")) ran for more than 10 minutes")
+        }
         return (status, child.output)
     }
 }

@@ -138,6 +138,7 @@ public struct ImagesSettings: Sendable {
         processor = ImageProcessor.Configuration()
         processor.maxBytes = try config.int("maxUploadBytes", default: processor.maxBytes, in: 1_024...(100 * 1_048_576))
         processor.maxPixels = try config.int("maxPixels", default: processor.maxPixels, in: 10_000...200_000_000)
+        processor.webp = try config.bool("webp", default: false)
         concurrency = try config.int(
             "concurrency", default: max(1, ProcessInfo.processInfo.activeProcessorCount), in: 1...64)
     }

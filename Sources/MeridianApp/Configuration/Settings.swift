@@ -177,8 +177,8 @@ public struct MeridianSettings: Sendable {
             "log.level", default: "info", ["trace", "debug", "info", "notice", "warning", "error", "critical"])
         logFormat = try config.choice("log.format", default: "auto", ["auto", "json", "text"])
         serviceURLs = [:]
-        // The images role is called by no other role: it only consumes.
-        for role in Role.allCases where role != .gateway && role != .images {
+        // The images and ingest-jobs roles are called by no other role.
+        for role in Role.allCases where ![.gateway, .images, .ingestJobs].contains(role) {
             let key = "services.\(role.rawValue)Url"
             guard let url = try config.optionalString(key), !url.isEmpty else { continue }
             guard let parsed = URLComponents(string: url), ["http", "https"].contains(parsed.scheme), parsed.host != nil else {
