@@ -6,7 +6,7 @@ PORT ?= 8080
 BIN := .build/debug/meridian
 RELEASE_BIN := .build/release/meridian
 
-.PHONY: run test ci deps build release format format-check openapi openapi-check structure-check deploy-check fuzz-api bench bench-orders bench-images clean
+.PHONY: run test ci deps build release format format-check openapi openapi-check structure-check deploy-check fuzz-api bench bench-orders bench-images bench-csv clean
 
 deps:
 	@scripts/install-deps.sh
@@ -66,6 +66,9 @@ bench-orders: release
 # Product images: the three variants of a generated 2725×2225 JPEG, against vipsthumbnail (three runs).
 bench-images: release
 	for round in 1 2 3; do .build/release/meridian bench images --duration 10; done
+
+bench-csv: release
+	.build/release/meridian bench csv --rounds 3
 
 clean:
 	rm -rf .build .meridian

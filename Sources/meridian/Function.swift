@@ -68,14 +68,7 @@ struct Function: AsyncParsableCommand {
                 }
                 try await function.serviceGroup(logger: logger).run()
             } catch {
-                let failure = describeStartupFailure(error, settings: settings)
-                let status: Int32
-                switch failure.kind {
-                case .configuration: status = ExitStatus.usage
-                case .unavailable: status = ExitStatus.unavailable
-                case .cannotCreate: status = ExitStatus.cannotCreate
-                }
-                throw CommandFailure(failure.description, status: status)
+                throw CommandFailure(startup: error, settings: settings)
             }
             logger.info("meridian stopped")
         }

@@ -329,16 +329,11 @@ func ingestFailure(_ error: any Error, settings: MeridianSettings) -> any Error 
         default: return CommandFailure(job.message, status: ExitStatus.failure)
         }
     default:
-        let failure = describeStartupFailure(error, settings: settings)
-        switch failure.kind {
-        case .configuration: return CommandFailure(failure.description, status: ExitStatus.usage)
-        case .unavailable where failure.description.contains("in use"):
-            return CommandFailure(
-                failure.description + "; beside a running server, hand it the job with --target URL",
-                status: ExitStatus.unavailable)
-        case .unavailable: return CommandFailure(failure.description, status: ExitStatus.unavailable)
-        case .cannotCreate: return CommandFailure(failure.description, status: ExitStatus.cannotCreate)
+        var failure = CommandFailure(startup: error, settings: settings)
+        if failure.status == ExitStatus.unavailable, failure.description.contains("in use") {
+            failure.description += "; beside a running server, hand it the job with --target URL"
         }
+        return failure
     }
 }
 

@@ -72,6 +72,17 @@ struct CommandFailure: Error, CustomStringConvertible {
         self.init(setting.description, status: ExitStatus.usage)
     }
 
+    /// A failure to start (``describeStartupFailure(_:settings:)``) as one line and its exit status: 64 for a
+    /// setting, 69 for something unreachable or busy, 73 for what cannot be created.
+    init(startup error: any Error, settings: MeridianSettings) {
+        let failure = describeStartupFailure(error, settings: settings)
+        switch failure.kind {
+        case .configuration: self.init(failure.description, status: ExitStatus.usage)
+        case .unavailable: self.init(failure.description, status: ExitStatus.unavailable)
+        case .cannotCreate: self.init(failure.description, status: ExitStatus.cannotCreate)
+        }
+    }
+
     /// Prints `meridian: error: <description>` and exits.
     func report() -> Never {
         FileHandle.standardError.write(Data("meridian: error: \(description)\n".utf8))
@@ -203,14 +214,7 @@ struct Serve: AsyncParsableCommand {
                 })
             try await application.run(logger: logger)
         } catch {
-            let failure = describeStartupFailure(error, settings: settings)
-            let status: Int32
-            switch failure.kind {
-            case .configuration: status = ExitStatus.usage
-            case .unavailable: status = ExitStatus.unavailable
-            case .cannotCreate: status = ExitStatus.cannotCreate
-            }
-            throw CommandFailure(failure.description, status: status)
+            throw CommandFailure(startup: error, settings: settings)
         }
         logger.info("meridian stopped")
     }
