@@ -179,6 +179,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// Streaming analytics (issue 10, first slice): event-time windows as a state machine, the jobs as data, replay.
+        .target(
+            name: "MeridianAnalytics",
+            dependencies: ["MeridianContracts", "MeridianCore"],
+            swiftSettings: swiftSettings
+        ),
         /// The image function's work without I/O: an upload's bytes to JPEG variants through libvips.
         .target(
             name: "MeridianImages",
@@ -494,6 +500,7 @@ let package = Package(
                 "MeridianUsers",
                 "MeridianApp",
                 "MeridianBench",
+                "MeridianAnalytics",
                 "MeridianImages",
                 "MeridianIngestJobs",
                 "MeridianCore",
@@ -745,6 +752,11 @@ let package = Package(
                 "MeridianBench", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianAnalyticsTests",
+            dependencies: ["MeridianAnalytics", "MeridianContracts", "MeridianCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

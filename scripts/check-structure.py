@@ -18,7 +18,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ROLES = {
     "MeridianGateway", "MeridianIngest", "MeridianUsers", "MeridianProducts", "MeridianCarts", "MeridianOrders",
-    "MeridianPayments", "MeridianNotifications", "MeridianImages", "MeridianIngestJobs",
+    "MeridianPayments", "MeridianNotifications", "MeridianImages", "MeridianIngestJobs", "MeridianAnalytics",
 }
 NO_IO = {"MeridianCore", "MeridianContracts"}
 IO_ALLOWED_IN_CORE = {"swift-collections"}

@@ -14,7 +14,9 @@ struct Meridian: AsyncParsableCommand {
         commandName: "meridian",
         abstract: "Meridian: an event-driven commerce platform in one binary.",
         version: MeridianVersion.current,
-        subcommands: [Serve.self, Migrate.self, Users.self, Ingest.self, Function.self, Dev.self, Log.self, Bench.self]
+        subcommands: [
+            Serve.self, Migrate.self, Users.self, Ingest.self, Function.self, Analytics.self, Dev.self, Log.self, Bench.self,
+        ]
     )
 
     /// Parses the command line and runs the command. A mistake in the command line prints the usage of the

@@ -1,0 +1,132 @@
+import Foundation
+import MeridianContracts
+import MeridianCore
+
+/// `analytics.window` (CONTRACTS.md): one window's result for one key.
+public struct WindowResult: Sendable, Hashable, Codable {
+    public var job: String
+    public var windowStart: String
+    public var windowEnd: String
+    public var key: String
+    public var metrics: [String: MetricValue]
+    public var revision: Int
+    public var emittedAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case job, key, metrics, revision
+        case windowStart = "window_start"
+        case windowEnd = "window_end"
+        case emittedAt = "emitted_at"
+    }
+}
+
+/// A job's engine with its lifetime ledger: events in, results out (each emission and revision).
+public struct AnalyticsRun: Sendable {
+    public let job: AnalyticsJob
+    public private(set) var engine: WindowEngine<Aggregate>
+    public private(set) var ledger = LifetimeLedger()
+    /// Events of the job's type refused as too late.
+    public private(set) var late = 0
+    /// Events of the job's type counted.
+    public private(set) var counted = 0
+
+    public init(job: AnalyticsJob, configuration: WindowEngine<Aggregate>.Configuration) {
+        self.job = job
+        engine = WindowEngine(configuration: configuration)
+    }
+
+    /// Counts `event` (when it is of the job's type and has a key and a time); returns what it revised.
+    public mutating func observe(_ event: CloudEvent, partition: Int, now: Int64) -> [WindowResult] {
+        guard event.type == job.eventType.rawValue,
+            let data = try? JSONDecoder().decode(EventFields.self, from: Data(event.data)), let key = job.key(data)
+        else { return [] }
+        let millis = Int64((event.time.timeIntervalSince1970 * 1000).rounded(.down))
+        let update = job.update
+        switch engine.observe(time: millis, partition: partition, key: key, now: now, update: { update(&$0, data) }) {
+        case .accepted:
+            counted += 1
+            return []
+        case .revised(let emission):
+            counted += 1
+            return [result(emission, now: now)]
+        case .tooLate:
+            late += 1
+            return []
+        }
+    }
+
+    /// Moves the watermark for the wall clock `now`; returns the windows it closed.
+    public mutating func advance(now: Int64) -> [WindowResult] {
+        let emitted = engine.advance(now: now).map { result($0, now: now) }
+        fold()
+        return emitted
+    }
+
+    /// Closes every window (the end of a replay).
+    public mutating func finish(now: Int64) -> [WindowResult] {
+        engine.finish().map { result($0, now: now) }
+    }
+
+    private mutating func fold() {
+        let limit = WindowEngine<Aggregate>.minus(
+            WindowEngine<Aggregate>.minus(engine.watermark, engine.configuration.size), engine.configuration.allowedLateness)
+        ledger.fold(before: limit)
+    }
+
+    private mutating func result(_ emission: WindowEngine<Aggregate>.Emission, now: Int64) -> WindowResult {
+        var lifetime: Int64 = 0
+        if job.cumulative {
+            lifetime = ledger.record(key: emission.window.key, windowStart: emission.window.start, sum: emission.state.sum)
+        }
+        return WindowResult(
+            job: job.name, windowStart: Self.time(emission.window.start), windowEnd: Self.time(emission.end),
+            key: emission.window.key, metrics: job.metrics(emission.state, lifetime), revision: emission.revision,
+            emittedAt: Self.time(now))
+    }
+
+    static func time(_ millis: Int64) -> String {
+        Timestamp.format(Date(timeIntervalSince1970: Double(millis) / 1000))
+    }
+}
+
+/// `meridian analytics replay`: a job over a file of structured CloudEvents (one per line), as one partition, the
+/// watermark advancing after every event and the end of the input closing every window; every emitted result (each
+/// revision) in order. Lines that are not CloudEvents are counted and skipped.
+public enum AnalyticsReplay {
+    public struct Summary: Sendable, Hashable {
+        public var events = 0
+        public var skipped = 0
+        public var late = 0
+        public var results = 0
+    }
+
+    public static func run(
+        job: AnalyticsJob, configuration: WindowEngine<Aggregate>.Configuration, lines: some Sequence<Substring>,
+        emit: (WindowResult) throws -> Void
+    ) rethrows -> Summary {
+        var configuration = configuration
+        configuration.idleTimeout = nil
+        var run = AnalyticsRun(job: job, configuration: configuration)
+        var summary = Summary()
+        var latest: Int64 = 0
+        let decoder = try? EventDecoder()
+        for line in lines where !line.allSatisfy(\.isWhitespace) {
+            guard let event = try? decoder?.decodeSingle(Array(line.utf8), format: .cloudEvent, receivedAt: Date()) else {
+                summary.skipped += 1
+                continue
+            }
+            summary.events += 1
+            latest = max(latest, Int64((event.time.timeIntervalSince1970 * 1000).rounded(.down)))
+            for result in run.observe(event, partition: 0, now: latest) + run.advance(now: latest) {
+                summary.results += 1
+                try emit(result)
+            }
+        }
+        for result in run.finish(now: latest) {
+            summary.results += 1
+            try emit(result)
+        }
+        summary.late = run.late
+        return summary
+    }
+}
