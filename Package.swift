@@ -182,7 +182,9 @@ let package = Package(
         /// Streaming analytics (issue 10, first slice): event-time windows as a state machine, the jobs as data, replay.
         .target(
             name: "MeridianAnalytics",
-            dependencies: ["MeridianContracts", "MeridianCore"],
+            dependencies: [
+                "MeridianContracts", "MeridianCore", "MeridianStorage", .product(name: "SQLKit", package: "sql-kit"),
+            ],
             swiftSettings: swiftSettings
         ),
         /// The image function's work without I/O: an upload's bytes to JPEG variants through libvips.
@@ -756,7 +758,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MeridianAnalyticsTests",
-            dependencies: ["MeridianAnalytics", "MeridianContracts", "MeridianCore"],
+            dependencies: ["MeridianAnalytics", "MeridianContracts", "MeridianCore", "MeridianStorage", "MeridianTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

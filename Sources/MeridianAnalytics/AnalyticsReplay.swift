@@ -35,6 +35,24 @@ public struct AnalyticsRun: Sendable {
         engine = WindowEngine(configuration: configuration)
     }
 
+    /// What a checkpoint keeps of the run: the engine's windows and watermark, and the lifetime ledger.
+    struct Snapshot: Codable {
+        var engine: WindowEngine<Aggregate>
+        var ledger: LifetimeLedger
+    }
+
+    /// The run's state, for ``AnalyticsCheckpoint/state``.
+    public func snapshot() throws -> Data {
+        try JSONEncoder().encode(Snapshot(engine: engine, ledger: ledger))
+    }
+
+    /// Takes up the state of a checkpoint.
+    public mutating func restore(_ state: Data) throws {
+        let snapshot = try JSONDecoder().decode(Snapshot.self, from: state)
+        engine = snapshot.engine
+        ledger = snapshot.ledger
+    }
+
     /// Counts `event` (when it is of the job's type and has a key and a time); returns what it revised.
     public mutating func observe(_ event: CloudEvent, partition: Int, now: Int64) -> [WindowResult] {
         guard event.type == job.eventType.rawValue,
