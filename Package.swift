@@ -184,6 +184,8 @@ let package = Package(
             name: "MeridianAnalytics",
             dependencies: [
                 "MeridianContracts", "MeridianCore", "MeridianStorage", .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -432,6 +434,7 @@ let package = Package(
             name: "MeridianApp",
             dependencies: [
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                "MeridianAnalytics",
                 "MeridianAuth",
                 "MeridianCarts",
                 "MeridianContracts",
@@ -765,6 +768,7 @@ let package = Package(
             name: "MeridianAppTests",
             dependencies: [
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                "MeridianAnalytics",
                 "MeridianGateway",
                 "MeridianTestSupport", "MeridianApp", "MeridianCarts", "MeridianProducts", "MeridianServiceClients",
                 "MeridianAuth", "MeridianContracts", "MeridianCore", "MeridianEventLog", "MeridianHTTP", "MeridianIngest",

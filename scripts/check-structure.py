@@ -32,7 +32,7 @@ IMPORT = re.compile(r"^\s*(?:@\w+(?:\([^)]*\))?\s+)*(?:public |package |internal
 EVENT_TYPES = [
     "order.created", "order.confirmed", "order.failed", "order.cancelled", "payment.requested", "payment.succeeded",
     "payment.failed", "payment.refunded", "product.deleted", "product-images.uploaded", "product-images.processed",
-    "product-images.rejected",
+    "product-images.rejected", "analytics.window",
 ]
 
 

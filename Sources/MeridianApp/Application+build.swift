@@ -137,7 +137,7 @@ private func assemble(
     var commerce = CommerceParts()
     let migrated = StartupGate()
     let storeRoles: Set<MeridianSettings.Role> = [
-        .users, .products, .carts, .orders, .payments, .notifications, .ingestJobs,
+        .users, .products, .carts, .orders, .payments, .notifications, .ingestJobs, .analytics,
     ]
     if settings.roles.contains(.gateway) || settings.roles.contains(where: storeRoles.contains) {
         tokens = try await buildTokens(settings: settings, logger: logger)

@@ -22,6 +22,9 @@ enum MetricsHelp {
         "meridian_ingest_csv_rows_total": "CSV rows of ingest jobs, published or rejected (to the error report and events-dlq).",
         "meridian_ingest_csv_bytes_total": "Bytes of CSV files read by ingest jobs.",
         "meridian_ingest_csv_jobs": "Ingest jobs by status, as the jobs table has them (each process reports the whole table).",
+        "meridian_analytics_events_total": "Events counted by each analytics job.",
+        "meridian_analytics_late_events_total": "Events later than an analytics job's allowed lateness (dead-lettered).",
+        "meridian_analytics_watermark_lag_seconds": "How far an analytics job's watermark is behind the wall clock.",
         "meridian_process_resident_memory_bytes": "Resident memory of the process.",
         "meridian_process_peak_resident_memory_bytes": "Peak resident memory of the process.",
     ]

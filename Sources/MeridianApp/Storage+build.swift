@@ -1,4 +1,5 @@
 import Logging
+import MeridianAnalytics
 import MeridianCarts
 import MeridianIngestJobs
 import MeridianMessaging
@@ -73,6 +74,7 @@ public func migrations(for roles: [MeridianSettings.Role]) -> [(service: String,
     if roles.contains(.payments) { all.append(("payments", SQLPaymentStore.migrations)) }
     if roles.contains(.notifications) { all.append(("notifications", SQLNotificationStore.migrations)) }
     if roles.contains(.ingestJobs) { all.append((SQLIngestJobStore.service, SQLIngestJobStore.migrations)) }
+    if roles.contains(.analytics) { all.append((SQLAnalyticsStore.service, SQLAnalyticsStore.migrations)) }
     return all
 }
 

@@ -37,6 +37,8 @@ public struct MeridianSettings: Sendable {
     public var ingest: Ingestor.Configuration
     /// Bulk CSV ingestion (`ingest.job*`, `ingest.maxErrorRate`, `ingest.maxRecordBytes`).
     public var ingestJobs: IngestJobsSettings
+    /// The analytics role's windows (`analytics.*`).
+    public var analytics: AnalyticsSettings
     /// Where the services keep their SQL state: a SQLite file or a PostgreSQL URL.
     public var storageURL: String
     /// SQLite's `synchronous` for the embedded store: FULL or NORMAL.
@@ -85,6 +87,8 @@ public struct MeridianSettings: Sendable {
         case images
         /// Bulk CSV ingestion: the jobs' API and the service that runs them.
         case ingestJobs = "ingest-jobs"
+        /// Streaming analytics: the jobs' event-time windows, to the results topic and the SQL sink.
+        case analytics
     }
 
     /// Which adapter of the event-log port to use.
@@ -138,6 +142,7 @@ public struct MeridianSettings: Sendable {
         kafka = try KafkaConfiguration(reader: config.scoped(to: "kafka"), partitions: topicPartitions, environment: environment)
         ingest = try Ingestor.Configuration(reader: config.scoped(to: "ingest"))
         ingestJobs = try IngestJobsSettings(reader: config.scoped(to: "ingest"))
+        analytics = try AnalyticsSettings(reader: config.scoped(to: "analytics"))
 
         storageURL = try config.string(
             "storage.url", default: "sqlite:" + (dataDirectory as NSString).appendingPathComponent("meridian.sqlite"),
@@ -177,8 +182,8 @@ public struct MeridianSettings: Sendable {
             "log.level", default: "info", ["trace", "debug", "info", "notice", "warning", "error", "critical"])
         logFormat = try config.choice("log.format", default: "auto", ["auto", "json", "text"])
         serviceURLs = [:]
-        // The images and ingest-jobs roles are called by no other role.
-        for role in Role.allCases where ![.gateway, .images, .ingestJobs].contains(role) {
+        // The images, ingest-jobs and analytics roles are called by no other role.
+        for role in Role.allCases where ![.gateway, .images, .ingestJobs, .analytics].contains(role) {
             let key = "services.\(role.rawValue)Url"
             guard let url = try config.optionalString(key), !url.isEmpty else { continue }
             guard let parsed = URLComponents(string: url), ["http", "https"].contains(parsed.scheme), parsed.host != nil else {

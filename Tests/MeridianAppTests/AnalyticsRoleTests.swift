@@ -1,0 +1,96 @@
+import Foundation
+import Logging
+import MeridianAnalytics
+import MeridianContracts
+import MeridianCore
+import MeridianEventLog
+import MeridianStorage
+import MeridianTestSupport
+import Prometheus
+import Testing
+
+@testable import MeridianApp
+
+/// The analytics role's service on the embedded event log and a real store: windows closed by the watermark reach
+/// the SQL sink and the results topic, and a second instance after a stop counts nothing twice.
+@Suite struct AnalyticsRoleTests {
+    func confirmed(_ time: String, user: String, cents: Int, topics: Topics) throws -> EventRecord {
+        let event = OrderConfirmed(
+            orderID: UUID().uuidString, userID: user, totalCents: cents, currency: "EUR", paymentID: "p",
+            confirmedAt: time)
+        return try event.record(topics: topics, time: Timestamp.parse(time)!)
+    }
+
+    func rows(_ store: SQLAnalyticsStore, until done: ([WindowResult]) -> Bool) async throws -> [WindowResult] {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        var results = try await store.results(job: "orders", from: nil, to: nil, key: nil, limit: 100).map(\.result)
+        while !done(results), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            results = try await store.results(job: "orders", from: nil, to: nil, key: nil, limit: 100).map(\.result)
+        }
+        return results
+    }
+
+    @Test(arguments: backends) func windowsReachTheSinksAndARestartCountsNothingTwice(backend: String) async throws {
+        let directory = NSTemporaryDirectory() + "meridian-analytics-role-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let database = try await TestDatabase.make(
+            backend, migrations: [(SQLAnalyticsStore.service, SQLAnalyticsStore.migrations)])
+        let log = try await EmbeddedEventLog.open(
+            configuration: EmbeddedEventLog.Configuration(path: directory + "/eventlog.sqlite"), logger: Logger(label: "test"))
+        let logTask = Task { try await log.run() }
+        let topics = Topics()
+        // One partition: with several, the quietest holds the watermark back (idleness is tested in WindowEngineTests).
+        try await log.createTopics(topics.all.map { TopicSpec(name: $0, partitions: 1) })
+        let store = SQLAnalyticsStore(store: database.store)
+        var configuration = WindowEngine<Aggregate>.Configuration()
+        configuration.idleTimeout = nil
+        func service() -> AnalyticsService {
+            AnalyticsService(
+                job: .orders, configuration: configuration, eventLog: log, store: store, topics: topics,
+                logger: Logger(label: "test"), metrics: makeMetricsFactory(registry: PrometheusCollectorRegistry()))
+        }
+
+        for outcome in await log.append([
+            try confirmed("2026-11-30T12:00:10Z", user: "a", cents: 100, topics: topics),
+            try confirmed("2026-11-30T12:00:20Z", user: "b", cents: 300, topics: topics),
+            try confirmed("2026-11-30T12:01:30Z", user: "a", cents: 50, topics: topics),
+        ]) {
+            _ = try outcome.get()
+        }
+        let one = service()
+        let first = Task { try await one.run() }
+        var results = try await rows(store) { $0.count == 1 }
+        #expect(results.map(\.windowStart) == ["2026-11-30T12:00:00.000Z"])
+        #expect(results.first?.metrics["order_count"] == .integer(2))
+        #expect(results.first?.metrics["revenue_cents"] == .integer(400))
+        first.cancel()
+        _ = await first.result
+
+        // A second instance: it resumes from the checkpoint; the 12:01 window has its one order, not two.
+        _ = try await log.append(try confirmed("2026-11-30T12:02:40Z", user: "c", cents: 7, topics: topics))
+        let two = service()
+        let second = Task { try await two.run() }
+        results = try await rows(store) { $0.count == 2 }
+        second.cancel()
+        _ = await second.result
+        #expect(results.map(\.windowStart) == ["2026-11-30T12:00:00.000Z", "2026-11-30T12:01:00.000Z"])
+        #expect(results.map { $0.metrics["order_count"] } == [.integer(2), .integer(1)])
+        #expect(results.map(\.revision) == [1, 1])
+
+        // The results topic has each emission once per revision id (a replay would repeat the same ids).
+        let consumer = try await log.makeConsumer(
+            ConsumerOptions(group: nil, topics: [topics.analyticsResults], fromBeginning: true))
+        var ids: [String] = []
+        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        while ids.count < 2, ContinuousClock.now < deadline {
+            ids += try await consumer.poll(maxRecords: 10, timeout: .milliseconds(200)).compactMap { CloudEvent(record: $0)?.id }
+        }
+        await consumer.close()
+        #expect(
+            Set(ids) == ["orders/2026-11-30T12:00:00.000Z/all/1", "orders/2026-11-30T12:01:00.000Z/all/1"], "\(ids)")
+        await log.close()
+        logTask.cancel()
+        await database.close()
+    }
+}
