@@ -12,8 +12,7 @@ public struct Aggregate: WindowAccumulator {
     public init() {}
 
     mutating func add(_ value: Int64) {
-        let (total, overflow) = sum.addingReportingOverflow(value)
-        sum = overflow ? (value > 0 ? .max : .min) : total
+        sum = Saturating.plus(sum, value)
     }
 }
 
@@ -166,7 +165,7 @@ public struct LifetimeLedger: Sendable, Codable, Hashable {
         windows[key, default: [:]][windowStart] = sum
         var total = base[key] ?? 0
         for (start, value) in windows[key] ?? [:] where start <= windowStart {
-            total = total.addingReportingOverflow(value).overflow ? .max : total + value
+            total = Saturating.plus(total, value)
         }
         return total
     }
@@ -177,8 +176,7 @@ public struct LifetimeLedger: Sendable, Codable, Hashable {
             var kept: [Int64: Int64] = [:]
             for (windowStart, value) in list {
                 if windowStart < start {
-                    let (total, overflow) = (base[key] ?? 0).addingReportingOverflow(value)
-                    base[key] = overflow ? .max : total
+                    base[key] = Saturating.plus(base[key] ?? 0, value)
                 } else {
                     kept[windowStart] = value
                 }

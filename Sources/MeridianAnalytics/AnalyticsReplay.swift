@@ -86,8 +86,8 @@ public struct AnalyticsRun: Sendable {
     }
 
     private mutating func fold() {
-        let limit = WindowEngine<Aggregate>.minus(
-            WindowEngine<Aggregate>.minus(engine.watermark, engine.configuration.size), engine.configuration.allowedLateness)
+        let limit = Saturating.minus(
+            Saturating.minus(engine.watermark, engine.configuration.size), engine.configuration.allowedLateness)
         ledger.fold(before: limit)
     }
 

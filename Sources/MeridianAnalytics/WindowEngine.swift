@@ -76,19 +76,7 @@ public struct WindowEngine<State: WindowAccumulator>: Sendable, Codable {
         let size = max(configuration.size, 1)
         let remainder = time % size
         let start = time - remainder
-        return remainder >= 0 ? start : Self.minus(start, size)
-    }
-
-    /// `a + b`, held at the ends of `Int64`.
-    static func plus(_ a: Int64, _ b: Int64) -> Int64 {
-        let (value, overflow) = a.addingReportingOverflow(b)
-        return overflow ? (b > 0 ? .max : .min) : value
-    }
-
-    /// `a - b`, held at the ends of `Int64` instead of trapping or wrapping (client times can be anything).
-    static func minus(_ a: Int64, _ b: Int64) -> Int64 {
-        let (value, overflow) = a.subtractingReportingOverflow(b)
-        return overflow ? (b > 0 ? .min : .max) : value
+        return remainder >= 0 ? start : Saturating.minus(start, size)
     }
 
     /// Adds `value` (at event time `time`, from `partition`) to its window of `key`; `now` is the wall clock.
@@ -122,14 +110,14 @@ public struct WindowEngine<State: WindowAccumulator>: Sendable, Codable {
         var lowest: Int64?
         for partition in partitions.values {
             if let idle = configuration.idleTimeout, now - partition.lastSeen > idle { continue }
-            let mark = Self.minus(partition.maxEventTime, configuration.outOfOrderness)
+            let mark = Saturating.minus(partition.maxEventTime, configuration.outOfOrderness)
             lowest = min(lowest ?? mark, mark)
         }
         let candidate: Int64
         if let lowest {
             candidate = lowest
         } else if configuration.idleTimeout != nil, !partitions.isEmpty || !windows.isEmpty {
-            candidate = Self.minus(now, configuration.outOfOrderness)
+            candidate = Saturating.minus(now, configuration.outOfOrderness)
         } else {
             candidate = watermark
         }
@@ -146,7 +134,7 @@ public struct WindowEngine<State: WindowAccumulator>: Sendable, Codable {
         watermark = candidate
         var emitted: [Emission] = []
         for (window, entry) in windows.sorted(by: { $0.key < $1.key }) {
-            let end = Self.plus(window.start, configuration.size)
+            let end = Saturating.plus(window.start, configuration.size)
             guard end <= watermark else { continue }
             if entry.revision == 0 {
                 windows[window]?.revision = 1
@@ -163,18 +151,32 @@ public struct WindowEngine<State: WindowAccumulator>: Sendable, Codable {
     public var open: [Emission] {
         windows.filter { $0.value.revision == 0 }.sorted { $0.key < $1.key }.map {
             Emission(
-                window: $0.key, end: Self.plus($0.key.start, configuration.size),
+                window: $0.key, end: Saturating.plus($0.key.start, configuration.size),
                 state: $0.value.state, revision: 0)
         }
     }
 
     /// How far the watermark is behind the wall clock `now`, in milliseconds (0 before any input).
     public func lag(now: Int64) -> Int64 {
-        watermark == .min ? 0 : max(0, Self.minus(now, watermark))
+        watermark == .min ? 0 : max(0, Saturating.minus(now, watermark))
     }
 }
 
 /// What a window accumulates for one key: made empty, then updated by each input.
 public protocol WindowAccumulator: Sendable, Codable, Hashable {
     init()
+}
+
+/// `Int64` sums and differences held at the ends instead of trapping or wrapping: client times and amounts can be
+/// anything.
+enum Saturating {
+    static func plus(_ a: Int64, _ b: Int64) -> Int64 {
+        let (value, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? .max : .min) : value
+    }
+
+    static func minus(_ a: Int64, _ b: Int64) -> Int64 {
+        let (value, overflow) = a.subtractingReportingOverflow(b)
+        return overflow ? (b > 0 ? .min : .max) : value
+    }
 }

@@ -103,9 +103,8 @@ public func buildFunction(
             // No topic creation: on MSK the topics are the infrastructure's (Terraform), and the function's role
             // may only write to them.
             service = LambdaRuntimeLoop(api: lambdaAPI ?? "", logger: logger) { body in
-                let uploads = try StorageNotifications.uploads(fromS3Notification: body)
-                let records = try JSONDecoder().decode(RecordCount.self, from: Data(body)).Records?.count ?? 0
-                return try JSONEncoder().encode(try await handle(uploads, records - uploads.count))
+                let (uploads, skipped) = try StorageNotifications.s3Notification(body)
+                return try JSONEncoder().encode(try await handle(uploads, skipped))
             }
         case .http:
             let router = Router(context: MeridianRequestContext.self)
@@ -128,11 +127,6 @@ public func buildFunction(
         if let closable = eventLog as? any ClosableEventLog { await closable.close() }
         throw error
     }
-}
-
-private struct RecordCount: Decodable {
-    struct Record: Decodable {}
-    var Records: [Record]?
 }
 
 /// The AWS Lambda custom runtime loop (the Runtime API, 2018-06-01): take the next invocation, hand its body to
@@ -270,9 +264,7 @@ struct CloudEventsFunctionRoutes: APIRoutes {
                         skipped = 1
                     }
                 } else {
-                    uploads = try StorageNotifications.uploads(fromS3Notification: data)
-                    let records = try JSONDecoder().decode(RecordCount.self, from: Data(data)).Records?.count ?? 0
-                    skipped = records - uploads.count
+                    (uploads, skipped) = try StorageNotifications.s3Notification(data)
                 }
             case let other?:
                 logger.info("event type not handled by the image function: skipped", metadata: ["type": "\(other)"])

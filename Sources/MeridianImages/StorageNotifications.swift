@@ -11,6 +11,12 @@ public enum StorageNotifications {
     /// The uploads in an S3 event notification (`{"Records": [...]}`), in order; records of other events
     /// (`ObjectRemoved:*`) and keys outside the upload layout are left out. Keys arrive URL-encoded (`+` for a space).
     public static func uploads(fromS3Notification body: [UInt8]) throws -> [ProductImageUploaded] {
+        try s3Notification(body).uploads
+    }
+
+    /// The uploads of an S3 event notification, and how many of its records were something else (other events,
+    /// keys outside the upload layout).
+    public static func s3Notification(_ body: [UInt8]) throws -> (uploads: [ProductImageUploaded], skipped: Int) {
         struct Notification: Decodable {
             struct Record: Decodable {
                 struct S3: Decodable {
@@ -26,13 +32,14 @@ public enum StorageNotifications {
             }
             var Records: [Record]?
         }
-        let notification = try JSONDecoder().decode(Notification.self, from: Data(body))
-        return (notification.Records ?? []).compactMap { record in
+        let records = try JSONDecoder().decode(Notification.self, from: Data(body)).Records ?? []
+        let uploads = records.compactMap { record -> ProductImageUploaded? in
             guard record.eventName?.hasPrefix("ObjectCreated:") ?? true,
                 let key = record.s3.object.key.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
             else { return nil }
             return upload(key: key, contentType: nil, size: record.s3.object.size ?? 0, time: record.eventTime ?? "")
         }
+        return (uploads, records.count - uploads.count)
     }
 
     /// The upload in an S3 event delivered by Amazon EventBridge (`{"detail-type": "Object Created", "detail":

@@ -61,14 +61,14 @@ final class RuntimeAPI: Sendable {
                 return Response(status: .accepted)
             }
         }
-        let promise = PortBox()
+        let promise = PortPromise()
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { promise.set($0.localAddress?.port ?? 0) })
+            onServerRunning: { promise.fulfil($0.localAddress?.port ?? 0) })
         group = ServiceGroup(
             configuration: .init(services: [app], gracefulShutdownSignals: [], logger: Logger(label: "runtime-api")))
         running = Task { [group] in try await group.run() }
-        port = try await promise.wait()
+        port = await promise.value
     }
 
     func invoke(_ id: String, _ body: String) {
@@ -90,19 +90,6 @@ final class RuntimeAPI: Sendable {
         state.stopping.withLock { $0 = true }
         await group.triggerGracefulShutdown()
         _ = await running.result
-    }
-}
-
-/// The port a test server reports once it listens.
-final class PortBox: Sendable {
-    private let port = Mutex<Int?>(nil)
-    func set(_ value: Int) { port.withLock { $0 = value } }
-    func wait() async throws -> Int {
-        for _ in 0..<500 {
-            if let port = port.withLock({ $0 }) { return port }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        throw ChildProcessError("the server did not start")
     }
 }
 
@@ -231,14 +218,14 @@ struct MotoS3 {
             _ = try await objects.put(
                 ObjectKey(rawValue: "uploads/products/p2/\(upload).jpg")!, contentType: "image/jpeg", bytes: photo)
         }
-        let port = PortBox()
+        let port = PortPromise()
         let app = try await buildFunction(
             settings: settings, runtime: .http, lambdaAPI: nil, logger: Logger(label: "test"),
             registry: PrometheusCollectorRegistry(),
-            metrics: makeMetricsFactory(registry: PrometheusCollectorRegistry()), onServerRunning: { port.set($0) })
+            metrics: makeMetricsFactory(registry: PrometheusCollectorRegistry()), onServerRunning: { port.fulfil($0) })
         let group = app.serviceGroup(logger: Logger(label: "test"), signals: [])
         let running = Task { try await group.run() }
-        let client = APIClient(port: try await port.wait())
+        let client = APIClient(port: await port.value)
 
         let object = #"{"bucket":"shop","name":"uploads/products/p2/u3.jpg","contentType":"image/jpeg","size":"100"}"#
         let binary = try await client.call(
