@@ -10,7 +10,6 @@ if [ -z "$PGBIN" ]; then
     exit 1
 fi
 DIR=$(mktemp -d)
-PORT=$((55000 + RANDOM % 5000))
 RUN=()
 if [ "$(id -u)" = 0 ]; then
     chown postgres:postgres "$DIR"
@@ -23,9 +22,22 @@ stop() {
 trap stop EXIT
 "${RUN[@]}" "$PGBIN/initdb" -D "$DIR/data" -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8 >"$DIR/initdb.log" 2>&1 \
     || { cat "$DIR/initdb.log" >&2; exit 1; }
-"${RUN[@]}" "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w \
-    -o "-p $PORT -c listen_addresses=127.0.0.1 -k $DIR -c fsync=off -c max_connections=200" start >/dev/null \
-    || { cat "$DIR/server.log" >&2; exit 1; }
+# A port the kernel just handed out is free at that moment, but anything (a test's client socket) may take it
+# before PostgreSQL binds it: on "Address already in use" try another one.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+for attempt in 1 2 3 4 5; do
+    PORT=$(free_port)
+    if "${RUN[@]}" "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w \
+        -o "-p $PORT -c listen_addresses=127.0.0.1 -k $DIR -c fsync=off -c max_connections=200" start >/dev/null; then
+        break
+    fi
+    if [ "$attempt" = 5 ] || ! grep -q "Address already in use" "$DIR/server.log"; then
+        cat "$DIR/server.log" >&2
+        exit 1
+    fi
+    echo "with-postgres: port $PORT was taken before PostgreSQL bound it; trying another" >&2
+    : >"$DIR/server.log"
+done
 export MERIDIAN_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PORT/postgres"
 # The same server through its Unix socket (libpq's host=<directory>).
 export MERIDIAN_TEST_POSTGRES_SOCKET_DIR="$DIR"
