@@ -179,11 +179,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        /// Streaming analytics (issue 10, first slice): event-time windows as a state machine, the jobs as data, replay.
+        /// Streaming analytics: event-time windows as a state machine, the jobs as data, replay, the service, its sinks
+        /// and its API.
         .target(
             name: "MeridianAnalytics",
             dependencies: [
-                "MeridianContracts", "MeridianCore", "MeridianStorage", .product(name: "SQLKit", package: "sql-kit"),
+                "MeridianAuth", "MeridianContracts", "MeridianCore", "MeridianHTTP", "MeridianStorage",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

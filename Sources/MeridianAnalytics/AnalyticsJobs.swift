@@ -163,8 +163,13 @@ public struct LifetimeLedger: Sendable, Codable, Hashable {
     /// Records a window's sum (again, for a revision) and returns the key's total up to and including it.
     public mutating func record(key: String, windowStart: Int64, sum: Int64) -> Int64 {
         windows[key, default: [:]][windowStart] = sum
-        var total = base[key] ?? 0
-        for (start, value) in windows[key] ?? [:] where start <= windowStart {
+        return total(key: key, windowStart: windowStart, sum: sum)
+    }
+
+    /// The key's total up to and including a window whose sum is `sum`, without recording it (an open window).
+    public func total(key: String, windowStart: Int64, sum: Int64) -> Int64 {
+        var total = Saturating.plus(base[key] ?? 0, sum)
+        for (start, value) in windows[key] ?? [:] where start < windowStart {
             total = Saturating.plus(total, value)
         }
         return total

@@ -29,6 +29,8 @@ public struct AnalyticsRun: Sendable {
     public private(set) var late = 0
     /// Events of the job's type counted.
     public private(set) var counted = 0
+    /// Open windows counted into since the last ``provisional(now:)``.
+    var touched: Set<WindowEngine<Aggregate>.WindowKey> = []
 
     public init(job: AnalyticsJob, configuration: WindowEngine<Aggregate>.Configuration) {
         self.job = job
@@ -60,9 +62,11 @@ public struct AnalyticsRun: Sendable {
         else { return [] }
         let millis = Int64((event.time.timeIntervalSince1970 * 1000).rounded(.down))
         let update = job.update
+        let window = WindowEngine<Aggregate>.WindowKey(start: engine.windowStart(of: millis), key: key)
         switch engine.observe(time: millis, partition: partition, key: key, now: now, update: { update(&$0, data) }) {
         case .accepted:
             counted += 1
+            touched.insert(window)
             return []
         case .revised(let emission):
             counted += 1
@@ -78,6 +82,21 @@ public struct AnalyticsRun: Sendable {
         let emitted = engine.advance(now: now).map { result($0, now: now) }
         fold()
         return emitted
+    }
+
+    /// The windows counted into since the last call that are still open, as they stand (revision 0): provisional
+    /// results for a dashboard.
+    public mutating func provisional(now: Int64) -> [WindowResult] {
+        defer { touched = [] }
+        return touched.sorted().compactMap { window in
+            guard let entry = engine.windows[window], entry.revision == 0 else { return nil }
+            var lifetime: Int64 = 0
+            if job.cumulative { lifetime = ledger.total(key: window.key, windowStart: window.start, sum: entry.state.sum) }
+            return WindowResult(
+                job: job.name, windowStart: Self.time(window.start),
+                windowEnd: Self.time(Saturating.plus(window.start, engine.configuration.size)), key: window.key,
+                metrics: job.metrics(entry.state, lifetime), revision: 0, emittedAt: Self.time(now))
+        }
     }
 
     /// Closes every window (the end of a replay).

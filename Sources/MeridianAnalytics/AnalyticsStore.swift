@@ -16,10 +16,26 @@ public struct AnalyticsCheckpoint: Sendable, Hashable, Codable {
     }
 }
 
-/// A result as the SQL sink keeps it.
+/// A result as the SQL store keeps it: a window emitted (`final`, in the sink `analytics_metrics`), or a window still
+/// open as it stands (`final` false, revision 0, in `analytics_open_windows`).
 public struct StoredResult: Sendable, Hashable {
     public var result: WindowResult
     public var updatedAt: String
+    public var final: Bool
+}
+
+/// The right to run a job, held by one instance at a time: `epoch` grows with every new holder, and every write of
+/// the holder checks it, so an instance that lost the lease (paused, cut off) can no longer write a checkpoint.
+public struct AnalyticsLease: Sendable, Hashable {
+    public var job: String
+    public var owner: String
+    public var epoch: Int64
+}
+
+/// The job's lease went to another instance: what this one counted since its checkpoint is dropped.
+public struct AnalyticsLeaseLost: Error, CustomStringConvertible {
+    public var job: String
+    public var description: String { "the lease of analytics job \(job) went to another instance" }
 }
 
 /// The analytics role's tables on the `SQLStore` port (SQLite or PostgreSQL): the SQL sink `analytics_metrics`
@@ -42,7 +58,20 @@ public struct SQLAnalyticsStore: Sendable {
                 CREATE TABLE analytics_checkpoints (
                     job TEXT PRIMARY KEY, state TEXT NOT NULL, positions TEXT NOT NULL, updated_at TEXT NOT NULL)
                 """,
-            ])
+            ]),
+        Migration(
+            version: 2, name: "open windows and leases",
+            [
+                """
+                CREATE TABLE analytics_open_windows (
+                    job TEXT NOT NULL, window_start TEXT NOT NULL, key TEXT NOT NULL, window_end TEXT NOT NULL,
+                    metrics TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (job, window_start, key))
+                """,
+                """
+                CREATE TABLE analytics_leases (
+                    job TEXT PRIMARY KEY, owner TEXT NOT NULL, epoch BIGINT NOT NULL, expires_at BIGINT NOT NULL)
+                """,
+            ]),
     ]
 
     public let store: any SQLStore
@@ -73,12 +102,76 @@ public struct SQLAnalyticsStore: Sendable {
         }
     }
 
-    /// Writes `results` (each replacing a lower revision of its window, never a higher one) and the checkpoint, in
-    /// one transaction.
-    public func save(job: String, results: [WindowResult], checkpoint: AnalyticsCheckpoint, now: Date = Date()) async throws {
+    /// Takes the lease of `job` for `owner` until `now + duration` (milliseconds) when it is free, expired or already
+    /// `owner`'s; nil when another instance holds it.
+    public func acquire(job: String, owner: String, duration: Int64, now: Int64) async throws -> AnalyticsLease? {
+        try await store.withTransaction { database in
+            let row = try await database.raw(
+                """
+                INSERT INTO analytics_leases (job, owner, epoch, expires_at)
+                VALUES (\(bind: job), \(bind: owner), 1, \(bind: Saturating.plus(now, duration)))
+                ON CONFLICT (job) DO UPDATE SET owner = excluded.owner, epoch = analytics_leases.epoch + 1,
+                    expires_at = excluded.expires_at
+                WHERE analytics_leases.expires_at < \(bind: now) OR analytics_leases.owner = \(bind: owner)
+                RETURNING epoch
+                """
+            ).first()
+            return try row.map { AnalyticsLease(job: job, owner: owner, epoch: try $0.decode(column: "epoch", as: Int64.self)) }
+        }
+    }
+
+    /// Extends `lease` to `now + duration`; throws ``AnalyticsLeaseLost`` when another instance took it.
+    public func renew(_ lease: AnalyticsLease, duration: Int64, now: Int64) async throws {
+        try await store.withTransaction { database in
+            try await Self.renew(lease, until: Saturating.plus(now, duration), in: database)
+        }
+    }
+
+    /// The instance holding the job's lease (expired or not), or nil when none does.
+    public func holder(job: String) async throws -> String? {
+        try await store.withDatabase { database in
+            try await database.raw("SELECT owner FROM analytics_leases WHERE job = \(bind: job) AND expires_at > 0").first()?
+                .decode(column: "owner", as: String.self)
+        }
+    }
+
+    /// Gives `lease` up, so that another instance takes the job at once (a graceful stop).
+    public func release(_ lease: AnalyticsLease) async throws {
+        try await store.withTransaction { database in
+            try await database.raw(
+                """
+                UPDATE analytics_leases SET expires_at = 0
+                WHERE job = \(bind: lease.job) AND owner = \(bind: lease.owner) AND epoch = \(bind: lease.epoch)
+                """
+            ).run()
+        }
+    }
+
+    private static func renew(_ lease: AnalyticsLease, until: Int64, in database: any SQLDatabase) async throws {
+        let row = try await database.raw(
+            """
+            UPDATE analytics_leases SET expires_at = \(bind: until)
+            WHERE job = \(bind: lease.job) AND owner = \(bind: lease.owner) AND epoch = \(bind: lease.epoch)
+            RETURNING epoch
+            """
+        ).first()
+        guard row != nil else { throw AnalyticsLeaseLost(job: lease.job) }
+    }
+
+    /// Writes `results` (each replacing a lower revision of its window, never a higher one, and leaving the open
+    /// windows), the provisional results of the windows still `open`, and the checkpoint, in one transaction —
+    /// after checking (and extending to `now + leaseDuration`) `lease` when given.
+    public func save(
+        job: String, results: [WindowResult], open: [WindowResult] = [], checkpoint: AnalyticsCheckpoint,
+        lease: AnalyticsLease? = nil, leaseDuration: Int64 = 0, now: Date = Date()
+    ) async throws {
         let updated = Timestamp.format(now)
         let positions = String(decoding: try Self.encoder.encode(checkpoint.positions), as: UTF8.self)
         try await store.withTransaction { database in
+            if let lease {
+                try await Self.renew(
+                    lease, until: Saturating.plus(Int64(now.timeIntervalSince1970 * 1000), leaseDuration), in: database)
+            }
             for result in results {
                 let metrics = String(decoding: try Self.encoder.encode(result.metrics), as: UTF8.self)
                 try await database.raw(
@@ -89,6 +182,24 @@ public struct SQLAnalyticsStore: Sendable {
                     ON CONFLICT (job, window_start, key) DO UPDATE SET window_end = excluded.window_end,
                         metrics = excluded.metrics, revision = excluded.revision, updated_at = excluded.updated_at
                     WHERE analytics_metrics.revision < excluded.revision
+                    """
+                ).run()
+                try await database.raw(
+                    """
+                    DELETE FROM analytics_open_windows
+                    WHERE job = \(bind: result.job) AND window_start = \(bind: result.windowStart) AND key = \(bind: result.key)
+                    """
+                ).run()
+            }
+            for result in open {
+                let metrics = String(decoding: try Self.encoder.encode(result.metrics), as: UTF8.self)
+                try await database.raw(
+                    """
+                    INSERT INTO analytics_open_windows (job, window_start, key, window_end, metrics, updated_at)
+                    VALUES (\(bind: result.job), \(bind: result.windowStart), \(bind: result.key), \(bind: result.windowEnd),
+                            \(bind: metrics), \(bind: updated))
+                    ON CONFLICT (job, window_start, key) DO UPDATE SET metrics = excluded.metrics,
+                        updated_at = excluded.updated_at
                     """
                 ).run()
             }
@@ -103,24 +214,29 @@ public struct SQLAnalyticsStore: Sendable {
         }
     }
 
-    /// Results of `job` whose window starts in `[from, to)` (RFC 3339, as stored), of `key` when given, oldest
-    /// first, at most `limit`.
-    public func results(job: String, from: String?, to: String?, key: String?, limit: Int) async throws -> [StoredResult] {
+    /// Results of `job` whose window starts in `[from, to)` (RFC 3339 as stored), of `key` when given, oldest first, at
+    /// most `limit`: the windows emitted, and with `open` the windows still open as provisional results.
+    public func results(
+        job: String, from: String?, to: String?, key: String?, limit: Int, open: Bool = false
+    ) async throws -> [StoredResult] {
         try await store.withDatabase { database in
-            var query = SQLQueryString("SELECT * FROM analytics_metrics WHERE job = \(bind: job)")
-            if let from {
-                query.appendInterpolation(unsafeRaw: " AND window_start >= ")
-                query.appendInterpolation(bind: from)
+            var query = SQLQueryString(
+                "SELECT job, window_start, key, window_end, metrics, revision, updated_at FROM analytics_metrics WHERE job = ")
+            query.appendInterpolation(bind: job)
+            Self.filter(&query, from: from, to: to, key: key)
+            if open {
+                query.appendInterpolation(
+                    unsafeRaw:
+                        " UNION ALL SELECT job, window_start, key, window_end, metrics, 0 AS revision, updated_at FROM analytics_open_windows WHERE job = "
+                )
+                query.appendInterpolation(bind: job)
+                Self.filter(&query, from: from, to: to, key: key)
             }
-            if let to {
-                query.appendInterpolation(unsafeRaw: " AND window_start < ")
-                query.appendInterpolation(bind: to)
-            }
-            if let key { query.and("key", equals: key) }
             query.appendInterpolation(unsafeRaw: " ORDER BY window_start, key LIMIT ")
             query.appendInterpolation(bind: max(1, min(limit, 10_000)))
             return try await database.raw(query).all().map { row in
-                StoredResult(
+                let revision = try row.decode(column: "revision", as: Int.self)
+                return StoredResult(
                     result: WindowResult(
                         job: try row.decode(column: "job", as: String.self),
                         windowStart: try row.decode(column: "window_start", as: String.self),
@@ -128,10 +244,38 @@ public struct SQLAnalyticsStore: Sendable {
                         key: try row.decode(column: "key", as: String.self),
                         metrics: try JSONDecoder().decode(
                             [String: MetricValue].self, from: Data(try row.decode(column: "metrics", as: String.self).utf8)),
-                        revision: try row.decode(column: "revision", as: Int.self),
-                        emittedAt: try row.decode(column: "updated_at", as: String.self)),
-                    updatedAt: try row.decode(column: "updated_at", as: String.self))
+                        revision: revision, emittedAt: try row.decode(column: "updated_at", as: String.self)),
+                    updatedAt: try row.decode(column: "updated_at", as: String.self), final: revision > 0)
             }
         }
+    }
+
+    /// The latest window (emitted or open) of `key` in `job`.
+    public func latest(job: String, key: String) async throws -> StoredResult? {
+        let emitted = try await store.withDatabase { database in
+            try await database.raw(
+                """
+                SELECT window_start FROM analytics_metrics WHERE job = \(bind: job) AND key = \(bind: key)
+                UNION ALL SELECT window_start FROM analytics_open_windows WHERE job = \(bind: job) AND key = \(bind: key)
+                ORDER BY window_start DESC LIMIT 1
+                """
+            ).first()?.decode(column: "window_start", as: String.self)
+        }
+        guard let emitted else { return nil }
+        return try await results(job: job, from: emitted, to: nil, key: key, limit: 2, open: true).first {
+            $0.result.windowStart == emitted
+        }
+    }
+
+    private static func filter(_ query: inout SQLQueryString, from: String?, to: String?, key: String?) {
+        if let from {
+            query.appendInterpolation(unsafeRaw: " AND window_start >= ")
+            query.appendInterpolation(bind: from)
+        }
+        if let to {
+            query.appendInterpolation(unsafeRaw: " AND window_start < ")
+            query.appendInterpolation(bind: to)
+        }
+        if let key { query.and("key", equals: key) }
     }
 }

@@ -1,15 +1,24 @@
+import Foundation
 import MeridianAnalytics
+import MeridianCore
 import MeridianStorage
 
-/// The analytics role: one service per job (`image-bytes`, `orders`, `user-spend`), each its own consumer group,
-/// once the migrations ran.
+/// The analytics role: its API, and one service per job (`image-bytes`, `orders`, `user-spend`), each its own
+/// consumer group and lease, once the migrations ran.
 public func buildAnalytics(_ context: CommerceContext) -> CommerceParts {
     var parts = CommerceParts()
+    let settings = context.settings.analytics
     let store = SQLAnalyticsStore(store: context.store)
+    parts.routes.append(AnalyticsController(store: store))
+    var options = AnalyticsService.Options(
+        owner:
+            "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(RandomID.uuidString().prefix(8))")
+    options.leaseDuration = settings.leaseDuration
+    if settings.objectSink, let objects = context.objects { options.sinks.append(ObjectAnalyticsSink(objects: objects)) }
     for job in AnalyticsJob.all {
         parts.workers.append(
             AnalyticsService(
-                job: job, configuration: context.settings.analytics.windows, eventLog: context.eventLog, store: store,
+                job: job, configuration: settings.windows, options: options, eventLog: context.eventLog, store: store,
                 topics: context.topics, logger: context.logger, metrics: context.metrics, ready: context.ready))
     }
     return parts

@@ -147,7 +147,7 @@ private func assemble(
     let serviceHTTP = settings.serviceURLs.isEmpty ? nil : ServiceClient.makeHTTPClient(settings.serviceCalls)
     var services: [any Service] = serviceHTTP.map { [HTTPClientService(client: $0)] } ?? []
     var objects: (any ObjectStore)?
-    if settings.roles.contains(.images) || settings.roles.contains(.products) || settings.roles.contains(.ingestJobs) {
+    if settings.usesObjects {
         do {
             objects = try settings.objects.makeStore()
         } catch {

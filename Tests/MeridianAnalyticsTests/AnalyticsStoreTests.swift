@@ -48,6 +48,63 @@ import Testing
         await database.close()
     }
 
+    @Test(arguments: backends) func oneInstanceHoldsAJobAndOneThatLostItsLeaseWritesNothing(backend: String) async throws {
+        let database = try await TestDatabase.make(
+            backend, migrations: [(SQLAnalyticsStore.service, SQLAnalyticsStore.migrations)])
+        let store = SQLAnalyticsStore(store: database.store)
+        let first = try #require(try await store.acquire(job: "orders", owner: "a", duration: 1_000, now: 10_000))
+        #expect(try await store.acquire(job: "orders", owner: "b", duration: 1_000, now: 10_500) == nil)
+        // Another job is free; the holder taking its own lease again gets a new epoch.
+        #expect(try await store.acquire(job: "user-spend", owner: "b", duration: 1_000, now: 10_500) != nil)
+        // a's lease ran out (a paused): b takes the job; a's next checkpoint is refused and writes nothing.
+        let second = try #require(try await store.acquire(job: "orders", owner: "b", duration: 1_000, now: 11_001))
+        #expect(second.epoch == first.epoch + 1)
+        let checkpoint = AnalyticsCheckpoint(state: Data("a".utf8), positions: ["orders/0": 9])
+        await #expect(throws: AnalyticsLeaseLost.self) {
+            try await store.save(
+                job: "orders", results: [result("2026-11-30T12:00:00.000Z", revision: 1, orders: 5)],
+                checkpoint: checkpoint, lease: first, leaseDuration: 1_000)
+        }
+        await #expect(throws: AnalyticsLeaseLost.self) { try await store.renew(first, duration: 1_000, now: 11_002) }
+        #expect(try await store.results(job: "orders", from: nil, to: nil, key: nil, limit: 10).isEmpty)
+        #expect(try await store.checkpoint(job: "orders") == nil)
+        // The holder's writes go through; a release lets the other take over at once.
+        try await store.save(
+            job: "orders", results: [result("2026-11-30T12:00:00.000Z", revision: 1, orders: 4)], checkpoint: checkpoint,
+            lease: second, leaseDuration: 1_000, now: Date(timeIntervalSince1970: 11.5))
+        #expect(try await store.checkpoint(job: "orders") == checkpoint)
+        try await store.release(second)
+        #expect(try await store.acquire(job: "orders", owner: "a", duration: 1_000, now: 11_600)?.epoch == second.epoch + 1)
+        await database.close()
+    }
+
+    @Test(arguments: backends) func openWindowsAreProvisionalUntilEmitted(backend: String) async throws {
+        let database = try await TestDatabase.make(
+            backend, migrations: [(SQLAnalyticsStore.service, SQLAnalyticsStore.migrations)])
+        let store = SQLAnalyticsStore(store: database.store)
+        let checkpoint = AnalyticsCheckpoint(state: Data(), positions: [:])
+        try await store.save(
+            job: "orders", results: [result("2026-11-30T12:00:00.000Z", revision: 1, orders: 2)],
+            open: [result("2026-11-30T12:01:00.000Z", revision: 0, orders: 1)], checkpoint: checkpoint)
+        try await store.save(
+            job: "orders", results: [], open: [result("2026-11-30T12:01:00.000Z", revision: 0, orders: 3)],
+            checkpoint: checkpoint)
+        var all = try await store.results(job: "orders", from: nil, to: nil, key: nil, limit: 10, open: true)
+        #expect(all.map(\.final) == [true, false])
+        #expect(all.map { $0.result.metrics["order_count"] } == [.integer(2), .integer(3)])
+        #expect(try await store.results(job: "orders", from: nil, to: nil, key: nil, limit: 10).count == 1)
+        #expect(try await store.latest(job: "orders", key: "all")?.result.windowStart == "2026-11-30T12:01:00.000Z")
+        // Emitted: the provisional row goes, the final one stays; from/to/limit apply to both.
+        try await store.save(
+            job: "orders", results: [result("2026-11-30T12:01:00.000Z", revision: 1, orders: 3)], checkpoint: checkpoint)
+        all = try await store.results(
+            job: "orders", from: "2026-11-30T12:01:00.000Z", to: nil, key: nil, limit: 10, open: true)
+        #expect(all.map(\.final) == [true])
+        #expect(try await store.results(job: "orders", from: nil, to: nil, key: nil, limit: 1, open: true).count == 1)
+        #expect(try await store.latest(job: "orders", key: "none") == nil)
+        await database.close()
+    }
+
     @Test func aRunRestoredFromItsCheckpointGoesOnAsIfNeverStopped() throws {
         func event(_ time: String, user: String, cents: Int) -> CloudEvent {
             CloudEvent(

@@ -4,6 +4,7 @@ import MeridianAnalytics
 import MeridianContracts
 import MeridianCore
 import MeridianEventLog
+import MeridianFileObjects
 import MeridianStorage
 import MeridianTestSupport
 import Prometheus
@@ -12,7 +13,8 @@ import Testing
 @testable import MeridianApp
 
 /// The analytics role's service on the embedded event log and a real store: windows closed by the watermark reach
-/// the SQL sink and the results topic, and a second instance after a stop counts nothing twice.
+/// the SQL sink, the object sink and the results topic, open windows show as provisional results, and of two
+/// instances one runs the job while the other takes over when it stops, counting nothing twice.
 @Suite struct AnalyticsRoleTests {
     func confirmed(_ time: String, user: String, cents: Int, topics: Topics) throws -> EventRecord {
         let event = OrderConfirmed(
@@ -45,11 +47,16 @@ import Testing
         let store = SQLAnalyticsStore(store: database.store)
         var configuration = WindowEngine<Aggregate>.Configuration()
         configuration.idleTimeout = nil
-        func service() -> AnalyticsService {
-            AnalyticsService(
-                job: .orders, configuration: configuration, eventLog: log, store: store, topics: topics,
+        let objects = try FileObjectStore(configuration: .init(root: directory + "/objects"))
+        func service(_ owner: String) -> AnalyticsService {
+            var options = AnalyticsService.Options(owner: owner)
+            options.leaseDuration = 60_000
+            options.sinks = [ObjectAnalyticsSink(objects: objects)]
+            return AnalyticsService(
+                job: .orders, configuration: configuration, options: options, eventLog: log, store: store, topics: topics,
                 logger: Logger(label: "test"), metrics: makeMetricsFactory(registry: PrometheusCollectorRegistry()))
         }
+        func holder() async throws -> String? { try await store.holder(job: "orders") }
 
         for outcome in await log.append([
             try confirmed("2026-11-30T12:00:10Z", user: "a", cents: 100, topics: topics),
@@ -58,25 +65,44 @@ import Testing
         ]) {
             _ = try outcome.get()
         }
-        let one = service()
-        let first = Task { try await one.run() }
+        // Two instances at once: one holds the job (a lease of a minute), the other waits.
+        let instances = ["one": service("one"), "two": service("two")]
+        let tasks = instances.mapValues { instance in Task { try await instance.run() } }
         var results = try await rows(store) { $0.count == 1 }
         #expect(results.map(\.windowStart) == ["2026-11-30T12:00:00.000Z"])
         #expect(results.first?.metrics["order_count"] == .integer(2))
         #expect(results.first?.metrics["revenue_cents"] == .integer(400))
-        first.cancel()
-        _ = await first.result
+        // The 12:01 window is still open: a provisional result.
+        let open = try await store.results(job: "orders", from: nil, to: nil, key: nil, limit: 10, open: true)
+        #expect(open.map(\.final) == [true, false])
+        #expect(open.last?.result.metrics["order_count"] == .integer(1))
 
-        // A second instance: it resumes from the checkpoint; the 12:01 window has its one order, not two.
+        // The holder stops (releasing its lease): the other takes over long before the lease would have run out, and
+        // resumes from the checkpoint; the 12:01 window has its one order, not two.
+        let first = try #require(try await holder())
+        tasks[first]?.cancel()
+        _ = await tasks[first]?.result
         _ = try await log.append(try confirmed("2026-11-30T12:02:40Z", user: "c", cents: 7, topics: topics))
-        let two = service()
-        let second = Task { try await two.run() }
         results = try await rows(store) { $0.count == 2 }
-        second.cancel()
-        _ = await second.result
+        let second = try await holder()
+        for task in tasks.values { task.cancel() }
+        for task in tasks.values { _ = await task.result }
+        #expect(second != nil && second != first)
         #expect(results.map(\.windowStart) == ["2026-11-30T12:00:00.000Z", "2026-11-30T12:01:00.000Z"])
         #expect(results.map { $0.metrics["order_count"] } == [.integer(2), .integer(1)])
         #expect(results.map(\.revision) == [1, 1])
+
+        // The object sink has each window once, as the SQL sink has it.
+        for result in results {
+            let stored = try #require(try await objects.get(ObjectKey(validating: ObjectAnalyticsSink.key(for: result))))
+            var bytes: [UInt8] = []
+            for try await chunk in stored.bytes { bytes += chunk }
+            let decoded = try JSONDecoder().decode(WindowResult.self, from: Data(bytes))
+            #expect(decoded.metrics == result.metrics && decoded.revision == result.revision)
+            #expect(stored.info.metadata["revision"] == "1")
+        }
+        #expect(
+            ObjectAnalyticsSink.key(for: results[0]) == "analytics/orders/date=2026-11-30/2026-11-30T12:00:00.000Z_all.json")
 
         // The results topic has each emission once per revision id (a replay would repeat the same ids).
         let consumer = try await log.makeConsumer(

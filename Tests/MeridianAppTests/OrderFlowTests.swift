@@ -99,6 +99,35 @@ import Testing
             let metrics = String(decoding: try await platform.call("GET", "/metrics").body, as: UTF8.self)
             #expect(metrics.contains(#"meridian_orders_total{status="confirmed"} 1"#))
             #expect(metrics.contains(#"meridian_payments_total{outcome="succeeded"} 1"#))
+
+            // The analytics role counts the order in its minute: provisional (final false) while the window is open.
+            let minute = try await platform.eventually("/api/analytics/orders", token: admin) {
+                $0.items.contains { ($0["metrics"] as? [String: Any])?["order_count"] as? Int == 1 }
+            }
+            let window = try #require(minute.items.last?["metrics"] as? [String: Any])
+            #expect(window["revenue_cents"] as? Int == 6500)
+            #expect(window["unique_users"] as? Int == 1)
+            #expect(window["avg_order_value_cents"] as? Int == 6500)
+            #expect(try await platform.call("GET", "/api/analytics/orders", token: ada).status == 403)
+            let adaID = try #require(try await platform.call("GET", "/api/users/me", token: ada).object["id"] as? String)
+            let tier = try await platform.eventually("/api/analytics/users/\(adaID)/tier", token: ada) {
+                $0.object["lifetime_spent_cents"] as? Int == 6500
+            }
+            #expect(tier.object["tier"] as? String == "Regular")
+            #expect(try await platform.call("GET", "/api/analytics/users/\(adaID)/tier", token: bob).status == 403)
+            #expect(try await platform.call("GET", "/api/analytics/users/\(adaID)/tier", token: admin).status == 200)
+            // Client mistakes are problems naming the field.
+            for (query, field, status) in [
+                ("/api/analytics/orders?from=yesterday", "from", 400), ("/api/analytics/orders?limit=0", "limit", 400),
+                ("/api/analytics/orders?key=%00", "key", 400), ("/api/analytics/nope", "job", 404),
+                ("/api/analytics/orders?from=2026-11-30T10:00:00Z&to=2026-11-30T09:00:00Z", "to", 400),
+                ("/api/analytics/orders?from=99999-01-01T00:00:00Z", "from", 400),
+            ] {
+                let answer = try await platform.call("GET", query, token: admin)
+                #expect(answer.status == status, "\(query): \(answer)")
+                #expect(answer.object["field"] as? String == field, "\(query)")
+                #expect(answer.headers["content-type"] == "application/problem+json", "\(query)")
+            }
         }
     }
 

@@ -39,6 +39,8 @@ public struct MeridianSettings: Sendable {
     public var ingestJobs: IngestJobsSettings
     /// The analytics role's windows (`analytics.*`).
     public var analytics: AnalyticsSettings
+    /// Whether the roles here use the object store (images, products, ingest jobs, analytics' object sink).
+    public var usesObjects: Bool
     /// Where the services keep their SQL state: a SQLite file or a PostgreSQL URL.
     public var storageURL: String
     /// SQLite's `synchronous` for the embedded store: FULL or NORMAL.
@@ -170,11 +172,14 @@ public struct MeridianSettings: Sendable {
         reservationGrace = .seconds(try config.int("products.reservationGraceSeconds", default: 300, in: 0...(7 * 86_400)))
         payments = try SimulatedPaymentProvider.Configuration(reader: config.scoped(to: "payments"))
         notifications = try NotificationSettings(reader: config.scoped(to: "notifications"))
+        usesObjects =
+            roles.contains(.images) || roles.contains(.products) || roles.contains(.ingestJobs)
+            || (roles.contains(.analytics) && analytics.objectSink)
         objects = try ObjectsSettings(
             reader: config.scoped(to: "objects"), dataDirectory: dataDirectory,
             publicURL: "http://\(["0.0.0.0", "::", "[::]"].contains(host) ? "127.0.0.1" : host):\(port)",
             environment: environment,
-            storeUsed: roles.contains(.images) || roles.contains(.products) || roles.contains(.ingestJobs))
+            storeUsed: usesObjects)
         images = try ImagesSettings(reader: config.scoped(to: "images"))
         serviceCalls = try ServiceClient.Configuration(reader: config.scoped(to: "services"))
         shutdownTimeout = try config.seconds("shutdown.timeoutSeconds", default: 30, in: 0.1...3600)
