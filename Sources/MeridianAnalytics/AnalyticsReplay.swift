@@ -55,6 +55,11 @@ public struct AnalyticsRun: Sendable {
         ledger = snapshot.ledger
     }
 
+    /// The input's partitions: see ``WindowEngine/expect(partitions:now:)``.
+    public mutating func expect(partitions: some Sequence<Int>, now: Int64) {
+        engine.expect(partitions: partitions, now: now)
+    }
+
     /// Counts `event` (when it is of the job's type and has a key and a time); returns what it revised.
     public mutating func observe(_ event: CloudEvent, partition: Int, now: Int64) -> [WindowResult] {
         guard event.type == job.eventType.rawValue,

@@ -114,6 +114,9 @@ public struct AnalyticsService: Service {
                     try run.restore(checkpoint.state)
                     positions = checkpoint.positions
                 }
+                let topic = job.topic(topics)
+                let partitions = try await eventLog.describeTopics().first { $0.name == topic }?.partitions ?? []
+                run.expect(partitions: partitions.map { Int($0.id) }, now: clock())
                 var renewed = clock()
                 while !Task.isCancelled {
                     let records = try await consumer.poll(maxRecords: 500, timeout: .milliseconds(500))

@@ -79,6 +79,15 @@ public struct WindowEngine<State: WindowAccumulator>: Sendable, Codable {
         return remainder >= 0 ? start : Saturating.minus(start, size)
     }
 
+    /// The partitions of the input, known before they deliver anything (a job starting or restarting): one that has
+    /// delivered nothing yet holds the watermark back until it delivers or goes idle, so that a partition read later
+    /// than the others does not find its windows closed. Every partition's idle timeout starts again at `now`: the
+    /// time the job was down is not the partitions' silence.
+    public mutating func expect(partitions ids: some Sequence<Int>, now: Int64) {
+        for id in partitions.keys { partitions[id]?.lastSeen = now }
+        for id in ids where partitions[id] == nil { partitions[id] = Partition(maxEventTime: .min, lastSeen: now) }
+    }
+
     /// Adds `value` (at event time `time`, from `partition`) to its window of `key`; `now` is the wall clock.
     public mutating func observe(
         time: Int64, partition: Int, key: String, now: Int64, update: (inout State) -> Void

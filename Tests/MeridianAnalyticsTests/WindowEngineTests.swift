@@ -86,6 +86,26 @@ struct Count: WindowAccumulator {
         #expect(engine.watermark == s(130))
     }
 
+    @Test func anExpectedPartitionHoldsTheWatermarkUntilItDeliversOrIsIdleAndARestartGivesEachAFreshTimeout() {
+        var engine = engine(idle: 30_000)
+        engine.expect(partitions: [0, 1], now: s(100))
+        add(&engine, at: s(100), partition: 0, now: s(100))
+        // Partition 1 has delivered nothing yet: the first minute stays open, and its event is on time.
+        #expect(engine.advance(now: s(100)).isEmpty)
+        #expect(add(&engine, at: s(20), partition: 1, now: s(101)) == .accepted)
+        #expect(engine.advance(now: s(101)).isEmpty)
+        #expect(engine.watermark == s(15))
+        // A restart 10 minutes later: partition 1's silence while the job was down does not make it idle.
+        engine.expect(partitions: [0, 1, 2], now: s(700))
+        add(&engine, at: s(200), partition: 0, now: s(700))
+        #expect(engine.advance(now: s(700)).isEmpty)
+        #expect(engine.watermark == s(15))
+        // Partitions 1 and 2 silent for 30 s more: idle, partition 0 alone moves the watermark.
+        add(&engine, at: s(201), partition: 0, now: s(731))
+        #expect(engine.advance(now: s(731)).map(\.window.start) == [0, s(60)])
+        #expect(engine.watermark == s(196))
+    }
+
     @Test func whenEveryPartitionIsIdleTheWatermarkFollowsTheWallClock() {
         var engine = engine(idle: 30_000)
         add(&engine, at: s(10), now: s(11))
