@@ -483,6 +483,8 @@ let package = Package(
             name: "MeridianBench",
             dependencies: [
                 "CVips",
+                "MeridianAnalytics",
+                "MeridianContracts",
                 "MeridianCore",
                 "MeridianImages",
                 "MeridianIngestJobs",
@@ -775,7 +777,7 @@ let package = Package(
                 "MeridianTestSupport", "MeridianApp", "MeridianCarts", "MeridianProducts", "MeridianServiceClients",
                 "MeridianAuth", "MeridianContracts", "MeridianCore", "MeridianEventLog", "MeridianHTTP", "MeridianIngest",
                 "MeridianKafka", "MeridianStorage", "MeridianUsers", "meridian", "MeridianFileObjects", "MeridianImages",
-                "MeridianS3", "MeridianBench", "MeridianMessaging",
+                "MeridianS3", "MeridianBench", "MeridianMessaging", "MeridianPostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

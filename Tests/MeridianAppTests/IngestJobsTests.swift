@@ -37,18 +37,6 @@ import Testing
         }
     }
 
-    /// Lets `child` run for `milliseconds`, then stops it (SIGCONT, SIGSTOP), timed on a thread of its own.
-    static func runSlice(_ child: ChildProcess, milliseconds: Int) async {
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            Thread.detachNewThread {
-                child.signal(SIGCONT)
-                usleep(useconds_t(milliseconds * 1_000))
-                child.signal(SIGSTOP)
-                done.resume()
-            }
-        }
-    }
-
     @Test func aJobKilledMidFileResumesLosingNoRowWithAtMostOneBatchAgain() async throws {
         let directory = NSTemporaryDirectory() + "meridian-ingest-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -70,7 +58,7 @@ import Testing
         var published = 0
         let deadline = ContinuousClock.now.advanced(by: .seconds(120))
         while published < 5 * batch, first.isRunning, ContinuousClock.now < deadline {
-            await Self.runSlice(first, milliseconds: 20)
+            await first.runSlice(milliseconds: 20)
             let list = try await meridian(["ingest", "jobs", "list"], directory: directory)
             let job = list.output.split(separator: "\n").compactMap {
                 try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]

@@ -96,6 +96,19 @@ public final class ChildProcess: @unchecked Sendable {
 
     public var isRunning: Bool { exitStatus == nil }
 
+    /// Lets the process run for `milliseconds`, then stops it (SIGCONT, SIGSTOP), timed on a thread of its own: a
+    /// busy test process may wake a task much later than asked, and a kill between slices always lands mid-work.
+    public func runSlice(milliseconds: Int) async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                self.signal(SIGCONT)
+                usleep(useconds_t(milliseconds * 1_000))
+                self.signal(SIGSTOP)
+                done.resume()
+            }
+        }
+    }
+
     /// Sends `signal`.
     public func signal(_ signal: Int32) {
         if isRunning { kill(pid, signal) }
