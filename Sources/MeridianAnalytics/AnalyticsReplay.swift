@@ -12,6 +12,19 @@ public struct WindowResult: Sendable, Hashable, Codable {
     public var revision: Int
     public var emittedAt: String
 
+    public init(
+        job: String, windowStart: String, windowEnd: String, key: String, metrics: [String: MetricValue], revision: Int,
+        emittedAt: String
+    ) {
+        self.job = job
+        self.windowStart = windowStart
+        self.windowEnd = windowEnd
+        self.key = key
+        self.metrics = metrics
+        self.revision = revision
+        self.emittedAt = emittedAt
+    }
+
     enum CodingKeys: String, CodingKey {
         case job, key, metrics, revision
         case windowStart = "window_start"

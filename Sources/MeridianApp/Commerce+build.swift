@@ -101,7 +101,7 @@ public func buildCommerce(_ context: CommerceContext) throws -> CommerceParts {
     if roles.contains(.payments) { parts.add(buildPayments(context)) }
     if roles.contains(.notifications) { parts.add(try buildNotifications(context)) }
     if roles.contains(.ingestJobs) { parts.add(buildIngestJobs(context)) }
-    if roles.contains(.analytics) { parts.add(buildAnalytics(context)) }
+    if roles.contains(.analytics) { parts.add(try buildAnalytics(context)) }
     // What the roles here answer for the roles of other processes in split mode, and only that.
     parts.routes.append(internalRoutes(context))
     return parts

@@ -138,7 +138,7 @@ public struct SignatureV4: Sendable {
     static func encodePath(_ path: String) -> String { encode(path, keepSlash: true) }
 
     /// Names and values encoded, sorted by name and then value (byte order: the encoded text is ASCII).
-    static func canonicalQuery(_ items: [(String, String)]) -> String {
+    public static func canonicalQuery(_ items: [(String, String)]) -> String {
         let encoded: [(name: String, value: String)] = items.map { (encode($0.0), encode($0.1)) }
         let sorted = encoded.sorted { left, right in
             left.name == right.name ? left.value < right.value : left.name < right.name
@@ -150,9 +150,9 @@ public struct SignatureV4: Sendable {
         value.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
     }
 
-    static func sha256(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
+    public static func sha256(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
 
-    static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+    public static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
         bytes.map { String(format: "%02x", $0) }.joined()
     }
 }

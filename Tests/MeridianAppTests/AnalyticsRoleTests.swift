@@ -5,6 +5,7 @@ import MeridianContracts
 import MeridianCore
 import MeridianEventLog
 import MeridianFileObjects
+import MeridianS3
 import MeridianStorage
 import MeridianTestSupport
 import Prometheus
@@ -118,5 +119,88 @@ import Testing
         await log.close()
         logTask.cancel()
         await database.close()
+    }
+}
+
+/// The DynamoDB sink against moto with every Signature V4 checked: its settings, conditional writes on the revision,
+/// a replay changing nothing, and a wrong secret refused with the cause named.
+@Suite struct DynamoDBSinkTests {
+    func settings(_ environment: [String: String]) async throws -> MeridianSettings {
+        try MeridianSettings(reader: try await MeridianSettings.reader(environment: environment), environment: environment)
+    }
+
+    func result(_ start: String, key: String, revision: Int, spent: Int64) -> WindowResult {
+        WindowResult(
+            job: "user-spend", windowStart: start, windowEnd: start, key: key,
+            metrics: ["spent_cents": .integer(spent), "tier": .text("Regular")], revision: revision, emittedAt: start)
+    }
+
+    @Test func resultsAreWrittenOnceAndALowerRevisionNeverReplacesAHigherOne() async throws {
+        try await withMoto(checkSignatures: true) { moto in
+            var environment = [
+                "MERIDIAN_ANALYTICS_DYNAMODB_TABLE": "meridian-analytics",
+                "MERIDIAN_ANALYTICS_DYNAMODB_ENDPOINT": moto.endpoint, "MERIDIAN_ANALYTICS_DYNAMODB_CREATE_TABLE": "true",
+                "MERIDIAN_ANALYTICS_DYNAMODB_ACCESS_KEY_ID": moto.credentials.accessKeyID,
+                "MERIDIAN_ANALYTICS_DYNAMODB_SECRET_ACCESS_KEY": moto.credentials.secretAccessKey,
+            ]
+            let dynamo = try #require(try await settings(environment).analytics.dynamoDB)
+            let client = try DynamoDBClient(configuration: dynamo.client, credentialSource: dynamo.credentials.source())
+            let sink = DynamoDBAnalyticsSink(client: client, table: dynamo.table, createTable: dynamo.createTable)
+            try await sink.write([
+                result("2026-11-30T12:00:00.000Z", key: "ada", revision: 1, spent: 100),
+                result("2026-11-30T12:01:00.000Z", key: "ada", revision: 1, spent: 50),
+            ])
+            try await sink.write([result("2026-11-30T12:00:00.000Z", key: "ada", revision: 2, spent: 130)])
+            // A replay after a crash: revisions 1 and 2 again. Nothing goes back, nothing doubles.
+            try await sink.write([
+                result("2026-11-30T12:00:00.000Z", key: "ada", revision: 1, spent: 100),
+                result("2026-11-30T12:00:00.000Z", key: "ada", revision: 2, spent: 130),
+            ])
+            let items = try await client.query(
+                table: "meridian-analytics", keyCondition: "pk = :pk", values: [":pk": .string("user-spend#ada")])
+            #expect(items.map { $0["window_start"]?.stringValue } == ["2026-11-30T12:00:00.000Z", "2026-11-30T12:01:00.000Z"])
+            #expect(items.map { $0["revision"]?.int64Value } == [2, 1])
+            #expect(items.first?["metrics"]?.mapValue?["spent_cents"]?.int64Value == 130)
+            #expect(items.first?["metrics"]?.mapValue?["tier"]?.stringValue == "Regular")
+
+            // A wrong secret: refused, with the cause named.
+            environment["MERIDIAN_ANALYTICS_DYNAMODB_SECRET_ACCESS_KEY"] = "not-the-secret"
+            let wrong = try #require(try await settings(environment).analytics.dynamoDB)
+            let refused = DynamoDBAnalyticsSink(
+                client: try DynamoDBClient(configuration: wrong.client, credentialSource: wrong.credentials.source()),
+                table: wrong.table, createTable: false)
+            let error = await #expect(throws: DynamoDBError.self) {
+                try await refused.write([self.result("2026-11-30T12:02:00.000Z", key: "ada", revision: 1, spent: 1)])
+            }
+            #expect("\(error.map { "\($0)" } ?? "")".contains("SignatureDoesNotMatch"))
+        }
+    }
+
+    @Test func itsSettingsNameTheirMistakes() async throws {
+        let keys = ["AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"]
+        #expect(try await settings([:]).analytics.dynamoDB == nil, "off unless a table is named")
+        for (environment, key) in [
+            (["MERIDIAN_ANALYTICS_DYNAMODB_TABLE": "a b"].merging(keys) { $1 }, "analytics.dynamodb.table"),
+            (["MERIDIAN_ANALYTICS_DYNAMODB_TABLE": "t"].merging(keys) { $1 }, "analytics.dynamodb.table"),
+            (["MERIDIAN_ANALYTICS_DYNAMODB_TABLE": "results"], "analytics.dynamodb.table"),
+            (
+                ["MERIDIAN_ANALYTICS_DYNAMODB_TABLE": "results", "MERIDIAN_ANALYTICS_DYNAMODB_ENDPOINT": "ftp://x"]
+                    .merging(keys) { $1 }, "analytics.dynamodb.endpoint"
+            ),
+            (
+                ["MERIDIAN_ANALYTICS_DYNAMODB_TABLE": "results", "MERIDIAN_ANALYTICS_DYNAMODB_ACCESS_KEY_ID": "only"],
+                "analytics.dynamodb.secretAccessKey"
+            ),
+        ] {
+            do {
+                _ = try await settings(environment)
+                Issue.record("\(environment) was accepted")
+            } catch let error as InvalidSetting {
+                #expect("\(error)".contains(key), "\(error)")
+            }
+        }
+        let valid = try await settings(["MERIDIAN_ANALYTICS_DYNAMODB_TABLE": "meridian.results-1"].merging(keys) { $1 })
+        #expect(valid.analytics.dynamoDB?.client.region == "us-east-1")
+        #expect(valid.analytics.dynamoDB?.createTable == false)
     }
 }

@@ -93,40 +93,6 @@ final class RuntimeAPI: Sendable {
     }
 }
 
-/// moto's S3 without signature checking (the S3 adapter's signatures are checked in `S3ObjectStoreTests`): a bucket
-/// for the function's objects.
-struct MotoS3 {
-    let process: ChildProcess
-    let endpoint: String
-    let directory: String
-
-    static func start(bucket: String) async throws -> MotoS3 {
-        let directory = NSTemporaryDirectory() + "meridian-moto-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let port = try freePort()
-        let process = try ChildProcess(
-            "moto_server", ["-H", "127.0.0.1", "-p", String(port)], environment: ProcessInfo.processInfo.environment,
-            outputPath: directory + "/moto.log")
-        let endpoint = "http://127.0.0.1:\(port)"
-        for _ in 0..<100 {
-            var request = HTTPClientRequest(url: "\(endpoint)/\(bucket)")
-            request.method = .PUT
-            if let answer = try? await HTTPClient.shared.execute(request, timeout: .seconds(1)), answer.status == .ok {
-                return MotoS3(process: process, endpoint: endpoint, directory: directory)
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        _ = await process.stop()
-        try? FileManager.default.removeItem(atPath: directory)
-        throw ChildProcessError("moto_server did not start")
-    }
-
-    func stop() async {
-        _ = await process.stop()
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-}
-
 /// `meridian function images` as its two runtimes run it: the Lambda loop against a stand-in Runtime API with moto's
 /// S3 and the Kafka mock cluster, and the CloudEvents endpoint over real HTTP.
 @Suite(.serialized) struct FunctionRuntimeTests {
@@ -148,7 +114,9 @@ struct MotoS3 {
 
     @Test func theLambdaLoopHandlesS3NotificationsAndReportsErrors() async throws {
         let photo = try #require(ImageFunctionSample.jpeg(width: 900, height: 600), "libvips makes a sample image")
-        let moto = try await MotoS3.start(bucket: "shop")
+        // moto without signature checking (the S3 adapter's signatures are checked in S3ObjectStoreTests).
+        let moto = try await Moto(checkSignatures: false)
+        try await moto.createBucket("shop")
         let runtimeAPI = try await RuntimeAPI()
         let cluster = try KafkaMockCluster(brokers: 1)
         let directory = NSTemporaryDirectory() + "meridian-lambda-\(UUID().uuidString)"

@@ -12,11 +12,7 @@ public struct ObjectsSettings: Sendable {
         case s3(S3ObjectStore.Configuration, credentials: S3CredentialChoice?)
     }
 
-    /// How the S3 adapter gets its credentials.
-    public enum S3CredentialChoice: Sendable {
-        case keys(S3Credentials)
-        case webIdentity(WebIdentityCredentials.Configuration)
-    }
+    public typealias S3CredentialChoice = AWSCredentialChoice
 
     public var backend: Backend
 
@@ -32,8 +28,6 @@ public struct ObjectsSettings: Sendable {
         guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
             throw config.invalid("publicUrl", "'\(base)' is not an http(s) URL")
         }
-        let accessKey = try config.string("accessKeyId", default: "", isSecret: true)
-        let secret = try config.string("secretAccessKey", default: "", isSecret: true)
         if url.hasPrefix("file://") {
             let path = String(url.dropFirst("file://".count))
             guard !path.isEmpty else {
@@ -64,22 +58,8 @@ public struct ObjectsSettings: Sendable {
                 throw config.invalid("url", "unknown option \(item.name): the options are region, endpoint and pathStyle")
             }
         }
-        let credentials: S3CredentialChoice?
-        if !accessKey.isEmpty || !secret.isEmpty {
-            guard !accessKey.isEmpty, !secret.isEmpty else {
-                throw config.invalid("secretAccessKey", "objects.accessKeyId and objects.secretAccessKey go together")
-            }
-            credentials = .keys(S3Credentials(accessKeyID: accessKey, secretAccessKey: secret))
-        } else if let id = environment["AWS_ACCESS_KEY_ID"], !id.isEmpty, let key = environment["AWS_SECRET_ACCESS_KEY"],
-            !key.isEmpty
-        {
-            credentials = .keys(
-                S3Credentials(accessKeyID: id, secretAccessKey: key, sessionToken: environment["AWS_SESSION_TOKEN"]))
-        } else if let identity = WebIdentityCredentials.Configuration(environment: environment, region: s3.region) {
-            credentials = .webIdentity(identity)
-        } else if !storeUsed {
-            credentials = nil
-        } else {
+        let credentials = try S3CredentialChoice.resolve(config, environment: environment, region: s3.region)
+        if credentials == nil, storeUsed {
             throw config.invalid(
                 "url",
                 "an s3:// store needs credentials: objects.accessKeyId and objects.secretAccessKey, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE"
@@ -103,11 +83,8 @@ public struct ObjectsSettings: Sendable {
             return try FileObjectStore(configuration: configuration)
         case .s3(_, nil):
             throw ObjectStoreError.unavailable("no credentials for the s3:// store")
-        case .s3(let configuration, .keys(let keys)):
-            return try S3ObjectStore(configuration: configuration, credentials: keys)
-        case .s3(let configuration, .webIdentity(let identity)):
-            return try S3ObjectStore(
-                configuration: configuration, credentialSource: WebIdentityCredentials(configuration: identity))
+        case .s3(let configuration, let credentials?):
+            return try S3ObjectStore(configuration: configuration, credentialSource: credentials.source())
         }
     }
 }
@@ -141,5 +118,39 @@ public struct ImagesSettings: Sendable {
         processor.webp = try config.bool("webp", default: false)
         concurrency = try config.int(
             "concurrency", default: max(1, ProcessInfo.processInfo.activeProcessorCount), in: 1...64)
+    }
+}
+
+/// How an AWS adapter (S3, DynamoDB) gets its credentials.
+public enum AWSCredentialChoice: Sendable {
+    case keys(S3Credentials)
+    case webIdentity(WebIdentityCredentials.Configuration)
+
+    /// `<scope>.accessKeyId` and `<scope>.secretAccessKey` when set (both or neither), else AWS's variables
+    /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), else a web identity (`AWS_ROLE_ARN`,
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE`: IRSA); nil when there are none.
+    static func resolve(_ config: SettingsReader, environment: [String: String], region: String) throws -> Self? {
+        let accessKey = try config.string("accessKeyId", default: "", isSecret: true)
+        let secret = try config.string("secretAccessKey", default: "", isSecret: true)
+        if !accessKey.isEmpty || !secret.isEmpty {
+            guard !accessKey.isEmpty, !secret.isEmpty else {
+                throw config.invalid(
+                    "secretAccessKey",
+                    "\(config.fullKey("accessKeyId")) and \(config.fullKey("secretAccessKey")) go together")
+            }
+            return .keys(S3Credentials(accessKeyID: accessKey, secretAccessKey: secret))
+        }
+        if let id = environment["AWS_ACCESS_KEY_ID"], !id.isEmpty, let key = environment["AWS_SECRET_ACCESS_KEY"], !key.isEmpty {
+            return .keys(S3Credentials(accessKeyID: id, secretAccessKey: key, sessionToken: environment["AWS_SESSION_TOKEN"]))
+        }
+        return WebIdentityCredentials.Configuration(environment: environment, region: region).map { .webIdentity($0) }
+    }
+
+    /// The credentials' source for an adapter.
+    func source() -> any S3CredentialSource {
+        switch self {
+        case .keys(let keys): StaticCredentials(keys)
+        case .webIdentity(let identity): WebIdentityCredentials(configuration: identity)
+        }
     }
 }

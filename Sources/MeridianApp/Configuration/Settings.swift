@@ -144,7 +144,7 @@ public struct MeridianSettings: Sendable {
         kafka = try KafkaConfiguration(reader: config.scoped(to: "kafka"), partitions: topicPartitions, environment: environment)
         ingest = try Ingestor.Configuration(reader: config.scoped(to: "ingest"))
         ingestJobs = try IngestJobsSettings(reader: config.scoped(to: "ingest"))
-        analytics = try AnalyticsSettings(reader: config.scoped(to: "analytics"))
+        analytics = try AnalyticsSettings(reader: config.scoped(to: "analytics"), environment: environment)
 
         storageURL = try config.string(
             "storage.url", default: "sqlite:" + (dataDirectory as NSString).appendingPathComponent("meridian.sqlite"),

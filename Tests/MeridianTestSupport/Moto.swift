@@ -1,22 +1,19 @@
 import AsyncHTTPClient
 import Foundation
-import MeridianTestSupport
+import MeridianS3
 import NIOCore
 import NIOHTTP1
-import Testing
-
-@testable import MeridianS3
 
 /// A moto server (ENVIRONMENT.md) the tests start and stop, serving S3, STS, IAM and DynamoDB on one port: with
 /// `checkSignatures`, an IAM user made through its first three unauthenticated calls signs every later request, and
 /// moto checks each Signature V4.
-final class Moto: Sendable {
-    let process: ChildProcess
-    let endpoint: String
-    let credentials: S3Credentials
-    let directory: String
+public final class Moto: Sendable {
+    public let process: ChildProcess
+    public let endpoint: String
+    public let credentials: S3Credentials
+    public let directory: String
 
-    init(checkSignatures: Bool) async throws {
+    public init(checkSignatures: Bool) async throws {
         directory = NSTemporaryDirectory() + "meridian-moto-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let port = try freePort()
@@ -56,14 +53,16 @@ final class Moto: Sendable {
                 "Action": "PutUserPolicy", "UserName": "meridian", "PolicyName": "all",
                 "PolicyDocument": #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
             ])
-        credentials = S3Credentials(
-            accessKeyID: try #require(key.text(of: "AccessKeyId")),
-            secretAccessKey: try #require(key.text(of: "SecretAccessKey")))
+        guard let id = Self.element("AccessKeyId", in: key), let secret = Self.element("SecretAccessKey", in: key) else {
+            _ = await process.stop()
+            throw ChildProcessError("moto's CreateAccessKey answer has no key: \(key)")
+        }
+        credentials = S3Credentials(accessKeyID: id, secretAccessKey: secret)
     }
 
     /// An IAM query call, signed as IAM expects.
     static func iam(_ endpoint: String, _ credentials: S3Credentials, _ parameters: [String: String]) async throws
-        -> S3XML
+        -> String
     {
         var items = parameters
         items["Version"] = "2010-05-08"
@@ -73,7 +72,7 @@ final class Moto: Sendable {
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/x-www-form-urlencoded")
         let signer = SignatureV4(credentials: credentials, region: "us-east-1", service: "iam")
-        let hash = SignatureV4.hex(SHA256Hash.of(Array(body.utf8)))
+        let hash = SignatureV4.hex(SignatureV4.sha256(Array(body.utf8)))
         for (name, value) in signer.authorization(
             method: "POST", path: "/", query: [],
             headers: ["host": host, "content-type": "application/x-www-form-urlencoded"], payloadHash: hash)
@@ -86,11 +85,19 @@ final class Moto: Sendable {
         guard response.status == .ok else {
             throw ChildProcessError("IAM \(parameters["Action"] ?? ""): \(response.status) \(String(buffer: text))")
         }
-        return try S3XML.parse(text)
+        return String(buffer: text)
+    }
+
+    /// The text of the first `<name>` element of an XML answer.
+    static func element(_ name: String, in xml: String) -> String? {
+        guard let open = xml.range(of: "<\(name)>"),
+            let close = xml.range(of: "</\(name)>", range: open.upperBound..<xml.endIndex)
+        else { return nil }
+        return String(xml[open.upperBound..<close.lowerBound])
     }
 
     /// Makes `bucket` (a signed `PUT /bucket`).
-    func createBucket(_ bucket: String) async throws {
+    public func createBucket(_ bucket: String) async throws {
         let host = String(endpoint.dropFirst("http://".count))
         var request = HTTPClientRequest(url: "\(endpoint)/\(bucket)")
         request.method = .PUT
@@ -105,7 +112,9 @@ final class Moto: Sendable {
         guard response.status == .ok else { throw ChildProcessError("create bucket: \(response.status)") }
     }
 
-    func store(bucket: String, partSize: Int = 8 * 1_048_576, credentials: S3Credentials? = nil) throws -> S3ObjectStore {
+    public func store(bucket: String, partSize: Int = 8 * 1_048_576, credentials: S3Credentials? = nil) throws
+        -> S3ObjectStore
+    {
         var configuration = S3ObjectStore.Configuration(bucket: bucket)
         configuration.endpoint = endpoint
         configuration.pathStyle = true
@@ -113,14 +122,14 @@ final class Moto: Sendable {
         return try S3ObjectStore(configuration: configuration, credentials: credentials ?? self.credentials)
     }
 
-    func stop() async {
+    public func stop() async {
         _ = await process.stop()
         try? FileManager.default.removeItem(atPath: directory)
     }
 }
 
 /// Runs `body` with a moto server of its own, stopped afterwards whatever happens.
-func withMoto(checkSignatures: Bool, _ body: (Moto) async throws -> Void) async throws {
+public func withMoto(checkSignatures: Bool, _ body: (Moto) async throws -> Void) async throws {
     let moto = try await Moto(checkSignatures: checkSignatures)
     do {
         try await body(moto)
@@ -129,9 +138,4 @@ func withMoto(checkSignatures: Bool, _ body: (Moto) async throws -> Void) async 
         throw error
     }
     await moto.stop()
-}
-
-/// SHA-256 through the signer's own module (swift-crypto), for the IAM bodies.
-enum SHA256Hash {
-    static func of(_ bytes: [UInt8]) -> [UInt8] { SignatureV4.sha256(bytes) }
 }
