@@ -12,6 +12,9 @@ command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-pip)
+# The Flink twin test and `meridian bench analytics` run PyFlink (scripts/flink/venv.sh) in a venv on Java 17.
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
+python3 -c "import ensurepip, venv" 2>/dev/null || need+=(python3-venv)
 
 if ((${#need[@]})); then
     echo "installing: ${need[*]}"
