@@ -17,30 +17,20 @@ public struct Aggregate: WindowAccumulator {
 }
 
 /// A field of an event's data, as far as a job reads it.
-public enum FieldValue: Sendable, Hashable, Decodable {
-    case integer(Int64)
-    case number(Double)
-    case text(String)
-    case other
+public typealias FieldValue = JSONScalar
 
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if (try? container.decode(Bool.self)) != nil {
-            self = .other
-        } else if let value = try? container.decode(Int64.self) {
-            self = .integer(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .text(value)
-        } else {
-            self = .other
-        }
+/// An event's data as a job reads it: its top-level fields, each decoded when a job asks for it.
+public struct EventFields: Sendable {
+    let object: JSONObjectFields
+
+    /// Nil when `json` is not a JSON object.
+    public init?(json: [UInt8]) {
+        guard let object = JSONObjectFields(json) else { return nil }
+        self.object = object
     }
-}
 
-/// An event's data as a job reads it: its top-level fields.
-public typealias EventFields = [String: FieldValue]
+    public subscript(_ name: String) -> FieldValue? { object[name] }
+}
 
 /// One figure of a window's result.
 public enum MetricValue: Sendable, Hashable, Codable {

@@ -76,7 +76,7 @@ public struct AnalyticsRun: Sendable {
     /// Counts `event` (when it is of the job's type and has a key and a time); returns what it revised.
     public mutating func observe(_ event: CloudEvent, partition: Int, now: Int64) -> [WindowResult] {
         guard event.type == job.eventType.rawValue,
-            let data = try? JSONDecoder().decode(EventFields.self, from: Data(event.data)), let key = job.key(data)
+            let data = EventFields(json: event.data), let key = job.key(data)
         else { return [] }
         let millis = Int64((event.time.timeIntervalSince1970 * 1000).rounded(.down))
         let update = job.update
@@ -156,7 +156,7 @@ public enum AnalyticsReplay {
     }
 
     public static func run(
-        job: AnalyticsJob, configuration: WindowEngine<Aggregate>.Configuration, lines: some Sequence<Substring>,
+        job: AnalyticsJob, configuration: WindowEngine<Aggregate>.Configuration, lines: some Sequence<[UInt8]>,
         emit: (WindowResult) throws -> Void
     ) rethrows -> Summary {
         var configuration = configuration
@@ -165,8 +165,9 @@ public enum AnalyticsReplay {
         var summary = Summary()
         var latest: Int64 = 0
         let decoder = try? EventDecoder()
-        for line in lines where !line.allSatisfy(\.isWhitespace) {
-            guard let event = try? decoder?.decodeSingle(Array(line.utf8), format: .cloudEvent, receivedAt: Date()) else {
+        let now = Date()
+        for line in lines where !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
+            guard let event = try? decoder?.decodeSingle(line, format: .cloudEvent, receivedAt: now) else {
                 summary.skipped += 1
                 continue
             }

@@ -71,7 +71,7 @@ public enum ImageLoad {
     private static func measure(_ processor: ImageProcessor, jpeg: [UInt8], threads: Int, duration: Duration) -> Result {
         let deadline = ContinuousClock.now.advanced(by: duration)
         let total = Atomic<Int>(0)
-        let cpuBefore = cpuSeconds(RUSAGE_SELF.rawValue)
+        let cpuBefore = CPUTime.process()
         let start = ContinuousClock.now
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
             var done = 0
@@ -84,7 +84,7 @@ public enum ImageLoad {
         }
         let seconds = start.duration(to: .now).timeInterval
         return Result(
-            images: total.load(ordering: .relaxed), seconds: seconds, cpuSeconds: cpuSeconds(RUSAGE_SELF.rawValue) - cpuBefore)
+            images: total.load(ordering: .relaxed), seconds: seconds, cpuSeconds: CPUTime.process() - cpuBefore)
     }
 
     /// `vipsthumbnail` making the three sizes of the JPEG at `path` (three runs per source image, each decoding it
@@ -96,7 +96,7 @@ public enum ImageLoad {
         let deadline = ContinuousClock.now.advanced(by: duration)
         let total = Atomic<Int>(0)
         let failed = Atomic<Bool>(false)
-        let cpuBefore = cpuSeconds(RUSAGE_CHILDREN.rawValue)
+        let cpuBefore = CPUTime.children()
         let start = ContinuousClock.now
         DispatchQueue.concurrentPerform(iterations: threads) { thread in
             var done = 0
@@ -120,13 +120,6 @@ public enum ImageLoad {
         let seconds = start.duration(to: .now).timeInterval
         return Result(
             images: total.load(ordering: .relaxed), seconds: seconds,
-            cpuSeconds: cpuSeconds(RUSAGE_CHILDREN.rawValue) - cpuBefore)
-    }
-
-    private static func cpuSeconds(_ who: Int32) -> Double {
-        var usage = rusage()
-        getrusage(who, &usage)
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
-            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1_000_000
+            cpuSeconds: CPUTime.children() - cpuBefore)
     }
 }

@@ -66,7 +66,7 @@ struct Analytics: AsyncParsableCommand {
             configuration.allowedLateness = Int64(latenessSeconds) * 1000
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            let summary = try AnalyticsReplay.run(job: job, configuration: configuration, lines: Lines(reader)) { result in
+            let summary = try AnalyticsReplay.run(job: job, configuration: configuration, lines: LineReader(reader)) { result in
                 writer.write(try encoder.encode(result) + Data("\n".utf8))
             }
             if output != "-" { try writer.close() }
@@ -74,39 +74,6 @@ struct Analytics: AsyncParsableCommand {
                 Data(
                     "replay \(job.name): \(summary.events) events, \(summary.results) results, \(summary.late) too late, \(summary.skipped) lines skipped\n"
                         .utf8))
-        }
-    }
-}
-
-/// The lines of a file, read in chunks of 1 MiB (constant memory whatever the file's size).
-struct Lines: Sequence, IteratorProtocol {
-    let handle: FileHandle
-    var buffer: [UInt8] = []
-    /// Where the next line starts in `buffer`.
-    var start = 0
-    var done = false
-
-    init(_ handle: FileHandle) {
-        self.handle = handle
-    }
-
-    mutating func next() -> Substring? {
-        while true {
-            if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: buffer[start..<newline], as: UTF8.self)
-                start = newline + 1
-                return Substring(line)
-            }
-            if done {
-                guard start < buffer.count else { return nil }
-                defer { start = buffer.count }
-                return Substring(String(decoding: buffer[start...], as: UTF8.self))
-            }
-            // What is left of the last chunk, then the next chunk.
-            buffer.removeSubrange(..<start)
-            start = 0
-            let chunk = (try? handle.read(upToCount: 1_048_576)) ?? nil
-            if let chunk, !chunk.isEmpty { buffer += chunk } else { done = true }
         }
     }
 }

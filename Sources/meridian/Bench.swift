@@ -2,6 +2,7 @@ import ArgumentParser
 import Configuration
 import Foundation
 import Logging
+import MeridianAnalytics
 import MeridianApp
 import MeridianBench
 import MeridianCore
@@ -20,7 +21,7 @@ import ServiceLifecycle
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Built-in load generators; results go to docs/benchmarks.md.",
-        subcommands: [BenchIngest.self, BenchOrders.self, BenchImages.self, BenchCSV.self])
+        subcommands: [BenchIngest.self, BenchOrders.self, BenchImages.self, BenchCSV.self, BenchAnalytics.self])
 }
 
 struct BenchIngest: AsyncParsableCommand {
@@ -523,6 +524,129 @@ struct BenchCSV: AsyncParsableCommand {
                     format:
                         "%d rows × 10 columns (%.1f MB), batches of %d: median raw %.0f events/s, csv %.0f rows/s, ratio %.2f",
                     rows, Double(size) / 1_000_000, batchSize, median(raws), median(jobs), median(ratios)))
+        }
+    }
+}
+
+struct BenchAnalytics: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analytics",
+        abstract: "Events per CPU-second through the analytics engine, against the same query in PyFlink local mode.",
+        discussion: """
+            Generates --events events per job (confirmed orders for orders, processed images for image-bytes; 10% \
+            out of order by up to 4 s), one structured CloudEvent per line, then per round and job: the engine over \
+            the file as `meridian analytics replay` runs it (read, decode, window, emit), and the job's Flink SQL \
+            (deploy/flink/jobs) over the same file in PyFlink local mode (scripts/flink/run-job.py; its CPU time is \
+            the Python process's and the JVM's from the job's submission to its end). Prints each round and the \
+            medians. --no-flink measures the engine alone.
+            """)
+
+    @Option(help: "Events per job.")
+    var events = 1_000_000
+
+    @Option(help: "Rounds (medians reported).")
+    var rounds = 3
+
+    @Option(help: "Jobs, comma-separated.")
+    var jobs = "orders,image-bytes"
+
+    @Flag(inversion: .prefixedNo, help: "Run the Flink twin too (needs Java; scripts/flink/venv.sh installs PyFlink).")
+    var flink = true
+
+    @Option(help: "The repository (for scripts/flink and deploy/flink).")
+    var repository = FileManager.default.currentDirectoryPath
+
+    @Flag(help: "Print the results as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard (1...100_000_000).contains(events) else { throw ValidationError("--events must be 1...100000000") }
+        guard (1...20).contains(rounds) else { throw ValidationError("--rounds must be 1...20") }
+        for name in jobs.split(separator: ",") where AnalyticsJob.named(String(name)) == nil {
+            throw ValidationError(
+                "--jobs: no job '\(name)'; the jobs are \(AnalyticsJob.all.map(\.name).joined(separator: ", "))")
+        }
+    }
+
+    func run() async throws {
+        let directory = NSTemporaryDirectory() + "meridian-bench-analytics-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var python: String?
+        if flink {
+            let script = repository + "/scripts/flink/venv.sh"
+            guard FileManager.default.isExecutableFile(atPath: script) else {
+                throw CommandFailure(
+                    "\(script) is missing: run from the repository or pass --repository (or --no-flink)", status: ExitStatus.usage
+                )
+            }
+            let venv = Process()
+            venv.executableURL = URL(fileURLWithPath: script)
+            let pipe = Pipe()
+            venv.standardOutput = pipe
+            try venv.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            venv.waitUntilExit()
+            guard venv.terminationStatus == 0, let path = output.split(separator: "\n").last.map(String.init) else {
+                throw CommandFailure("scripts/flink/venv.sh failed (exit \(venv.terminationStatus))", status: 69)
+            }
+            python = path
+        }
+        let start = Int64(Timestamp.parse("2026-11-30T00:00:00Z")!.timeIntervalSince1970 * 1000)
+        let selected = jobs.split(separator: ",").compactMap { AnalyticsJob.named(String($0)) }
+        var inputs: [String: String] = [:]
+        for job in selected {
+            let kind: AnalyticsInput.Kind = job.name == AnalyticsJob.imageBytes.name ? .images : .orders
+            let path = directory + "/\(kind.rawValue).jsonl"
+            if inputs[job.name] == nil, !FileManager.default.fileExists(atPath: path) {
+                try AnalyticsInput(kind: kind, count: events, start: start).write(to: path)
+            }
+            inputs[job.name] = path
+        }
+        var measured: [String: (engine: [Double], flink: [Double], ratio: [Double])] = [:]
+        for round in 1...rounds {
+            for job in selected {
+                let path = inputs[job.name]!
+                let engine = try AnalyticsLoad.engine(job: job, path: path)
+                var line = String(
+                    format: "round %d %@: engine %.0f events/CPU-s (%.2f CPU-s, %d results)", round, job.name,
+                    engine.eventsPerCPUSecond, engine.cpuSeconds, engine.results)
+                measured[job.name, default: ([], [], [])].engine.append(engine.eventsPerCPUSecond)
+                if let python {
+                    let twin = try AnalyticsLoad.flink(
+                        python: python, script: repository + "/scripts/flink/run-job.py", job: job.name, path: path)
+                    let ratio = engine.eventsPerCPUSecond / twin.eventsPerCPUSecond
+                    measured[job.name]?.flink.append(twin.eventsPerCPUSecond)
+                    measured[job.name]?.ratio.append(ratio)
+                    line += String(
+                        format: "; flink %.0f events/CPU-s (%.2f CPU-s, %.1f s wall, %d results); ratio %.1f",
+                        twin.eventsPerCPUSecond, twin.cpuSeconds, twin.wallSeconds, twin.results, ratio)
+                }
+                if !json { print(line) }
+            }
+        }
+        func median(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.sorted()[values.count / 2] }
+        var summary: [String: Any] = ["events_per_job": events, "rounds": rounds, "out_of_order": 0.1]
+        for job in selected {
+            let figures = measured[job.name]!
+            var entry: [String: Any] = ["engine_events_per_cpu_second": median(figures.engine)!.rounded()]
+            if let flink = median(figures.flink), let ratio = median(figures.ratio) {
+                entry["flink_events_per_cpu_second"] = flink.rounded()
+                entry["ratio"] = (ratio * 10).rounded() / 10
+            }
+            summary[job.name] = entry
+            if !json {
+                var line = String(
+                    format: "%@, %d events: median engine %.0f events/CPU-s", job.name, events, median(figures.engine)!)
+                if let flink = median(figures.flink), let ratio = median(figures.ratio) {
+                    line += String(format: ", flink %.0f events/CPU-s, ratio %.1f", flink, ratio)
+                }
+                print(line)
+            }
+        }
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .prettyPrinted])
+            print(String(decoding: data, as: UTF8.self))
         }
     }
 }

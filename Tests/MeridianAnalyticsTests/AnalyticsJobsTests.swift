@@ -23,7 +23,8 @@ import Testing
         var results: [WindowResult] = []
         let text = lines.joined(separator: "\n")
         let summary = AnalyticsReplay.run(
-            job: job, configuration: .init(), lines: text.split(separator: "\n", omittingEmptySubsequences: false)
+            job: job, configuration: .init(),
+            lines: text.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0.utf8) }
         ) { results.append($0) }
         return (results, summary)
     }
