@@ -49,13 +49,14 @@ import Testing
         var configuration = WindowEngine<Aggregate>.Configuration()
         configuration.idleTimeout = nil
         let objects = try FileObjectStore(configuration: .init(root: directory + "/objects"))
+        let registry = PrometheusCollectorRegistry()
         func service(_ owner: String) -> AnalyticsService {
             var options = AnalyticsService.Options(owner: owner)
             options.leaseDuration = 60_000
             options.sinks = [ObjectAnalyticsSink(objects: objects)]
             return AnalyticsService(
                 job: .orders, configuration: configuration, options: options, eventLog: log, store: store, topics: topics,
-                logger: Logger(label: "test"), metrics: makeMetricsFactory(registry: PrometheusCollectorRegistry()))
+                logger: Logger(label: "test"), metrics: makeMetricsFactory(registry: registry))
         }
         func holder() async throws -> String? { try await store.holder(job: "orders") }
 
@@ -86,8 +87,6 @@ import Testing
         _ = try await log.append(try confirmed("2026-11-30T12:02:40Z", user: "c", cents: 7, topics: topics))
         results = try await rows(store) { $0.count == 2 }
         let second = try await holder()
-        for task in tasks.values { task.cancel() }
-        for task in tasks.values { _ = await task.result }
         #expect(second != nil && second != first)
         #expect(results.map(\.windowStart) == ["2026-11-30T12:00:00.000Z", "2026-11-30T12:01:00.000Z"])
         #expect(results.map { $0.metrics["order_count"] } == [.integer(2), .integer(1)])
@@ -116,6 +115,36 @@ import Testing
         await consumer.close()
         #expect(
             Set(ids) == ["orders/2026-11-30T12:00:00.000Z/all/1", "orders/2026-11-30T12:01:00.000Z/all/1"], "\(ids)")
+
+        // The watermark is 12:02:35. An order of 12:01:50 is late but within the lateness (the 12:01 window is open to
+        // revisions until 12:03): revision 2 with both orders. One of 12:00:05 is later than that: counted as late and
+        // dead-lettered, its window unchanged.
+        for outcome in await log.append([
+            try confirmed("2026-11-30T12:00:05Z", user: "d", cents: 1, topics: topics),
+            try confirmed("2026-11-30T12:01:50Z", user: "e", cents: 20, topics: topics),
+        ]) {
+            _ = try outcome.get()
+        }
+        results = try await rows(store) { $0.count == 2 && $0[1].revision == 2 }
+        #expect(results.map(\.revision) == [1, 2])
+        #expect(results.map { $0.metrics["order_count"] } == [.integer(2), .integer(2)])
+        #expect(results[1].metrics["revenue_cents"] == .integer(70))
+        let revised = try #require(try await objects.get(ObjectKey(validating: ObjectAnalyticsSink.key(for: results[1]))))
+        #expect(revised.info.metadata["revision"] == "2")
+        let dead = try await log.makeConsumer(ConsumerOptions(group: nil, topics: [topics.deadLetter], fromBeginning: true))
+        var deadIDs: [String] = []
+        let deadline2 = ContinuousClock.now.advanced(by: .seconds(10))
+        while deadIDs.isEmpty, ContinuousClock.now < deadline2 {
+            deadIDs += try await dead.poll(maxRecords: 10, timeout: .milliseconds(200)).compactMap { $0.header("ce_id") }
+        }
+        await dead.close()
+        #expect(deadIDs.count == 1, "\(deadIDs)")
+        var exposition = [UInt8]()
+        registry.emit(into: &exposition)
+        let text = String(decoding: exposition, as: UTF8.self)
+        #expect(text.contains(#"meridian_analytics_late_events_total{job="orders"} 1"#), "\(text)")
+        for task in tasks.values { task.cancel() }
+        for task in tasks.values { _ = await task.result }
         await log.close()
         logTask.cancel()
         await database.close()
