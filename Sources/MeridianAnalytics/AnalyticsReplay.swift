@@ -42,8 +42,10 @@ public struct AnalyticsRun: Sendable {
     public private(set) var late = 0
     /// Events of the job's type counted.
     public private(set) var counted = 0
-    /// Open windows counted into since the last ``provisional(now:)``.
+    /// Open windows counted into since the last ``provisional(now:)``, when ``tracksProvisional``.
     var touched: Set<WindowEngine<Aggregate>.WindowKey> = []
+    /// Whether to keep what ``provisional(now:)`` needs (the service does; a replay need not).
+    public var tracksProvisional = false
 
     public init(job: AnalyticsJob, configuration: WindowEngine<Aggregate>.Configuration) {
         self.job = job
@@ -80,11 +82,10 @@ public struct AnalyticsRun: Sendable {
         else { return [] }
         let millis = Int64((event.time.timeIntervalSince1970 * 1000).rounded(.down))
         let update = job.update
-        let window = WindowEngine<Aggregate>.WindowKey(start: engine.windowStart(of: millis), key: key)
         switch engine.observe(time: millis, partition: partition, key: key, now: now, update: { update(&$0, data) }) {
         case .accepted:
             counted += 1
-            touched.insert(window)
+            if tracksProvisional { touched.insert(.init(start: engine.windowStart(of: millis), key: key)) }
             return []
         case .revised(let emission):
             counted += 1
@@ -98,7 +99,9 @@ public struct AnalyticsRun: Sendable {
     /// Moves the watermark for the wall clock `now`; returns the windows it closed.
     public mutating func advance(now: Int64) -> [WindowResult] {
         let emitted = engine.advance(now: now).map { result($0, now: now) }
-        fold()
+        // Windows go past their lateness only when some window is due: folding then is enough (and far cheaper
+        // than after every event of a replay).
+        if !emitted.isEmpty { fold() }
         return emitted
     }
 

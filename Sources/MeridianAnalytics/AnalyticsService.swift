@@ -109,6 +109,7 @@ public struct AnalyticsService: Service {
         do {
             try await cancelWhenGracefulShutdown {
                 var run = AnalyticsRun(job: job, configuration: configuration)
+                run.tracksProvisional = true
                 var positions: [String: Int64] = [:]
                 if let checkpoint = try await store.checkpoint(job: job.name) {
                     try run.restore(checkpoint.state)

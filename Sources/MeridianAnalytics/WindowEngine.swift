@@ -66,6 +66,13 @@ public struct WindowEngine<State: WindowAccumulator>: Sendable, Codable {
     public private(set) var watermark: Int64 = .min
     var partitions: [Int: Partition] = [:]
     var windows: [WindowKey: Entry] = [:]
+    /// The earliest watermark at which a window is due (emitted, or forgotten after its lateness): below it, moving
+    /// the watermark looks at no window. `.min` (after a restore) means not known yet. Not part of the checkpoint.
+    var nextBoundary: Int64 = .min
+
+    enum CodingKeys: String, CodingKey {
+        case configuration, watermark, partitions, windows
+    }
 
     public init(configuration: Configuration = .init()) {
         self.configuration = configuration
@@ -106,11 +113,11 @@ public struct WindowEngine<State: WindowAccumulator>: Sendable, Codable {
             update(&entry.state)
             entry.revision += 1
             windows[window] = entry
+            if !closesOverflow { nextBoundary = min(nextBoundary, closes) }
             return .revised(Emission(window: window, end: end, state: entry.state, revision: entry.revision))
         }
-        var entry = windows[window] ?? Entry(state: State(), revision: 0)
-        update(&entry.state)
-        windows[window] = entry
+        if !endOverflow { nextBoundary = min(nextBoundary, end) }
+        update(&windows[window, default: Entry(state: State(), revision: 0)].state)
         return .accepted
     }
 
@@ -141,18 +148,27 @@ public struct WindowEngine<State: WindowAccumulator>: Sendable, Codable {
     private mutating func moveWatermark(to candidate: Int64) -> [Emission] {
         guard candidate > watermark else { return [] }
         watermark = candidate
+        guard watermark >= nextBoundary else { return [] }
         var emitted: [Emission] = []
+        var next = Int64.max
         for (window, entry) in windows.sorted(by: { $0.key < $1.key }) {
             let end = Saturating.plus(window.start, configuration.size)
-            guard end <= watermark else { continue }
+            let (closes, closesOverflow) = end.addingReportingOverflow(configuration.allowedLateness)
+            guard end <= watermark else {
+                next = min(next, end)
+                continue
+            }
             if entry.revision == 0 {
                 windows[window]?.revision = 1
                 emitted.append(Emission(window: window, end: end, state: entry.state, revision: 1))
             }
-            let (closes, closesOverflow) = end.addingReportingOverflow(configuration.allowedLateness)
-            if !closesOverflow, closes <= watermark { windows[window] = nil }
-            if watermark == .max { windows[window] = nil }
+            if watermark == .max || (!closesOverflow && closes <= watermark) {
+                windows[window] = nil
+            } else if !closesOverflow {
+                next = min(next, closes)
+            }
         }
+        nextBoundary = next
         return emitted
     }
 

@@ -141,7 +141,18 @@ struct JSONScanner {
     func decodeString(_ value: Value) throws(Failure) -> String {
         precondition(value.kind == .string)
         let body = bytes[(value.range.lowerBound + 1)..<(value.range.upperBound - 1)]
-        guard body.contains(UInt8(ascii: "\\")) else {
+        var ascii = true
+        var escaped = false
+        for byte in body {
+            if byte == UInt8(ascii: "\\") {
+                escaped = true
+                break
+            }
+            if byte >= 0x80 { ascii = false }
+        }
+        // ASCII without escapes (ids, types, times, labels: nearly every string) needs no UTF-8 validation.
+        if ascii, !escaped { return body.withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) } }
+        guard escaped else {
             guard let text = String(validating: body, as: UTF8.self) else {
                 throw Failure(message: "invalid UTF-8 in a string", offset: value.range.lowerBound)
             }
