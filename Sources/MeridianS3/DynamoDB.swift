@@ -93,15 +93,13 @@ public struct DynamoDBClient: Sendable {
         self.http = http
         credentials = credentialSource
         let endpoint = configuration.endpoint ?? "https://dynamodb.\(configuration.region).amazonaws.com"
-        guard let url = URLComponents(string: endpoint), let scheme = url.scheme, ["http", "https"].contains(scheme),
-            let endpointHost = url.host, !endpointHost.isEmpty
-        else {
+        guard let parsed = AWSEndpoint(endpoint) else {
             throw DynamoDBError(
                 type: .invalidConfiguration, message: "the endpoint \(endpoint) is not an http(s) URL", status: nil,
                 operation: "configuration")
         }
-        host = endpointHost + (url.port.map { ":\($0)" } ?? "")
-        self.url = "\(scheme)://\(host)/"
+        host = parsed.host
+        url = "\(parsed.scheme)://\(host)/"
     }
 
     // MARK: Items

@@ -53,12 +53,11 @@ public struct S3ObjectStore: ObjectStore {
         self.http = http
         credentials = credentialSource
         let endpoint = configuration.endpoint ?? "https://s3.\(configuration.region).amazonaws.com"
-        guard let url = URLComponents(string: endpoint), let scheme = url.scheme, ["http", "https"].contains(scheme),
-            let endpointHost = url.host, !endpointHost.isEmpty
-        else { throw ObjectStoreError.unavailable("the endpoint \(endpoint) is not an http(s) URL") }
-        self.scheme = scheme
-        let port = url.port.map { ":\($0)" } ?? ""
-        host = (configuration.pathStyle ? "" : "\(configuration.bucket).") + endpointHost + port
+        guard let parsed = AWSEndpoint(endpoint) else {
+            throw ObjectStoreError.unavailable("the endpoint \(endpoint) is not an http(s) URL")
+        }
+        scheme = parsed.scheme
+        host = (configuration.pathStyle ? "" : "\(configuration.bucket).") + parsed.host
     }
 
     // MARK: ObjectStore

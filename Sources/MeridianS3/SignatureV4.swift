@@ -156,3 +156,19 @@ public struct SignatureV4: Sendable {
         bytes.map { String(format: "%02x", $0) }.joined()
     }
 }
+
+/// An AWS endpoint as the adapters sign requests to it: `scheme` and `host[:port]`.
+struct AWSEndpoint {
+    var scheme: String
+    /// `host[:port]`, as signed.
+    var host: String
+
+    /// Nil unless `text` is an http(s) URL with a host.
+    init?(_ text: String) {
+        guard let url = URLComponents(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme),
+            let host = url.host, !host.isEmpty
+        else { return nil }
+        self.scheme = scheme
+        self.host = host + (url.port.map { ":\($0)" } ?? "")
+    }
+}

@@ -169,10 +169,79 @@ public enum Timestamp {
     }
 
     /// Parses an RFC 3339 timestamp with or without fractional seconds and with any UTC offset.
+    ///
+    /// The strict form every client sends (`2026-01-02T03:04:05[.fraction](Z|±hh:mm)`, fields in range, at most 9
+    /// digits of fraction, years from 1600: before, Foundation's calendar is Julian; offsets up to 14 hours, as
+    /// real zones have) is read by hand, Foundation's format style costing several times more for every event;
+    /// anything else is left to Foundation, so what is accepted does not change.
     public static func parse(_ text: String) -> Date? {
-        guard text.count >= 20, text.count <= 40 else { return nil }
+        guard text.utf8.count >= 20, text.utf8.count <= 40 else { return nil }
+        if let date = strict(text) { return date }
         if let date = try? withFraction.parse(text) { return date }
         return try? withoutFraction.parse(text)
+    }
+
+    /// The strict form, or nil (the caller then asks Foundation).
+    static func strict(_ text: String) -> Date? {
+        var text = text
+        return text.withUTF8 { bytes -> Date? in
+            guard bytes.count >= 20 else { return nil }
+            func digits(_ start: Int, _ count: Int) -> Int64? {
+                guard start + count <= bytes.count else { return nil }
+                var value: Int64 = 0
+                for index in start..<(start + count) {
+                    let digit = bytes[index] &- UInt8(ascii: "0")
+                    guard digit < 10 else { return nil }
+                    value = value * 10 + Int64(digit)
+                }
+                return value
+            }
+            guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"),
+                bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+                let year = digits(0, 4), let month = digits(5, 2), let day = digits(8, 2), let hour = digits(11, 2),
+                let minute = digits(14, 2), let second = digits(17, 2),
+                (1600...9999).contains(year), (1...12).contains(month), hour < 24, minute < 60, second < 60
+            else { return nil }
+            let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+            let lengths: [Int64] = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+            guard day >= 1, day <= lengths[Int(month - 1)] else { return nil }
+            var index = 19
+            var fraction: Int64 = 0
+            var scale: Int64 = 1
+            if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+                index += 1
+                let start = index
+                while index < bytes.count, bytes[index] &- UInt8(ascii: "0") < 10 {
+                    guard index - start < 9 else { return nil }
+                    fraction = fraction * 10 + Int64(bytes[index] - UInt8(ascii: "0"))
+                    scale *= 10
+                    index += 1
+                }
+                guard index > start else { return nil }
+            }
+            guard index < bytes.count else { return nil }
+            var offset: Int64 = 0
+            switch bytes[index] {
+            case UInt8(ascii: "Z"):
+                guard index + 1 == bytes.count else { return nil }
+            case UInt8(ascii: "+"), UInt8(ascii: "-"):
+                guard index + 6 == bytes.count, bytes[index + 3] == UInt8(ascii: ":"),
+                    let hours = digits(index + 1, 2), let minutes = digits(index + 4, 2), hours <= 14, minutes < 60
+                else { return nil }
+                offset = (hours * 60 + minutes) * 60 * (bytes[index] == UInt8(ascii: "+") ? 1 : -1)
+            default:
+                return nil
+            }
+            // Days since 1970 of a civil date (Hinnant's algorithm).
+            let y = month <= 2 ? year - 1 : year
+            let era = y / 400
+            let yearOfEra = y - era * 400
+            let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+            let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+            let days = era * 146_097 + dayOfEra - 719_468
+            let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
+            return Date(timeIntervalSince1970: Double(seconds) + Double(fraction) / Double(scale))
+        }
     }
 }
 
