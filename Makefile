@@ -6,7 +6,7 @@ PORT ?= 8080
 BIN := .build/debug/meridian
 RELEASE_BIN := .build/release/meridian
 
-.PHONY: run test ci deps build release format format-check openapi openapi-check structure-check deploy-check fuzz-api bench bench-orders bench-images bench-csv clean
+.PHONY: run test ci deps build release format format-check openapi-check structure-check deploy-check fuzz-api bench bench-orders bench-images bench-csv bench-analytics clean openapi
 
 deps:
 	@scripts/install-deps.sh
@@ -69,6 +69,10 @@ bench-images: release
 
 bench-csv: release
 	.build/release/meridian bench csv --rounds 3
+
+# The analytics engine against the same jobs in PyFlink local mode (Java 17; the venv is made once).
+bench-analytics: release
+	.build/release/meridian bench analytics --events 1000000 --rounds 3
 
 clean:
 	rm -rf .build .meridian
