@@ -59,6 +59,16 @@ public struct AnalyticsController: APIRoutes {
             case lifetimeSpentCents = "lifetime_spent_cents"
             case asOf = "as_of"
         }
+
+        // `as_of` is always there, null before the first order (the synthesized encoding would leave it out).
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(userID, forKey: .userID)
+            try container.encode(lifetimeSpentCents, forKey: .lifetimeSpentCents)
+            try container.encode(tier, forKey: .tier)
+            try container.encode(asOf, forKey: .asOf)
+            try container.encode(final, forKey: .final)
+        }
     }
 
     func results(_ request: Request, context: MeridianRequestContext) async throws -> Response {

@@ -4,7 +4,7 @@ import MeridianGateway
 let apiPrefixes: [(MeridianSettings.Role, [String])] = [
     (.users, ["/api/users", "/api/auth"]), (.products, ["/api/products"]), (.carts, ["/api/cart"]),
     (.orders, ["/api/orders"]), (.payments, ["/api/payments"]), (.notifications, ["/api/notifications"]),
-    (.ingestor, ["/events"]),
+    (.ingestor, ["/events"]), (.ingestJobs, ["/api/ingest"]), (.analytics, ["/api/analytics"]),
 ]
 
 /// What the gateway forwards: the prefixes of the roles this process does not run and has a URL for.

@@ -16,6 +16,7 @@ struct Meridian: AsyncParsableCommand {
         version: MeridianVersion.current,
         subcommands: [
             Serve.self, Migrate.self, Users.self, Ingest.self, Function.self, Analytics.self, Dev.self, Log.self, Bench.self,
+            Probe.self,
         ]
     )
 

@@ -116,6 +116,11 @@ import Testing
             #expect(tier.object["tier"] as? String == "Regular")
             #expect(try await platform.call("GET", "/api/analytics/users/\(adaID)/tier", token: bob).status == 403)
             #expect(try await platform.call("GET", "/api/analytics/users/\(adaID)/tier", token: admin).status == 200)
+            // Before any order: 0, Regular, and as_of null (present, as the API document says).
+            let bobID = try #require(try await platform.call("GET", "/api/users/me", token: bob).object["id"] as? String)
+            let none = try await platform.call("GET", "/api/analytics/users/\(bobID)/tier", token: bob).object
+            #expect(none["lifetime_spent_cents"] as? Int == 0 && none["tier"] as? String == "Regular")
+            #expect(none["as_of"] is NSNull, "\(none)")
             // Client mistakes are problems naming the field.
             for (query, field, status) in [
                 ("/api/analytics/orders?from=yesterday", "from", 400), ("/api/analytics/orders?limit=0", "limit", 400),

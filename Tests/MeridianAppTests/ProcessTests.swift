@@ -161,6 +161,23 @@ func runMeridian(_ arguments: [String], environment: [String: String] = [:], inp
         #expect(try await runMeridian(["migrate", "--storage-url", "mysql://nope"]).status == 64)
     }
 
+    /// `meridian probe`, the image's health check: 0 for a server that answers, 1 naming the cause otherwise.
+    @Test func probeSaysWhetherAServerAnswers() async throws {
+        let directory = dataDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await StartedProcesses.around { started in
+            let server = try started.start(dataDirectory: directory)
+            try await server.waitUntilServing()
+            let ready = try await runMeridian(["probe", "http://127.0.0.1:\(server.port)/ready"])
+            #expect(ready.status == 0, "\(ready.output)")
+            let missing = try await runMeridian(["probe", "http://127.0.0.1:\(server.port)/no-such-path"])
+            #expect(missing.status == 1 && missing.output.contains("404"), "\(missing.output)")
+        }
+        let nobody = try await runMeridian(["probe", "http://127.0.0.1:\(try freePort())/health", "--timeout", "1"])
+        #expect(nobody.status == 1 && nobody.output.contains("no answer"), "\(nobody.output)")
+        #expect(try await runMeridian(["probe", "ftp://example.com"]).status == 64)
+    }
+
     func dataDirectory() -> String {
         NSTemporaryDirectory() + "meridian-process-" + UUID().uuidString
     }

@@ -36,7 +36,8 @@ import Testing
         try await catalog.waitUntilServing()
         let catalogURL = "http://127.0.0.1:\(catalog.port)"
         let checkout = try started.start(
-            dataDirectory: base + "/checkout", arguments: ["--role", "orders", "--role", "payments", "--role", "notifications"],
+            dataDirectory: base + "/checkout",
+            arguments: ["--role", "orders", "--role", "payments", "--role", "notifications", "--role", "analytics"],
             environment: shared.merging([
                 "MERIDIAN_SERVICES_USERS_URL": catalogURL, "MERIDIAN_SERVICES_PRODUCTS_URL": catalogURL,
                 "MERIDIAN_SERVICES_CARTS_URL": catalogURL,
@@ -44,7 +45,7 @@ import Testing
         try await checkout.waitUntilServing()
         var services: [String: String] = [:]
         for role in ["users", "products", "carts"] { services["MERIDIAN_SERVICES_\(role.uppercased())_URL"] = catalogURL }
-        for role in ["orders", "payments", "notifications"] {
+        for role in ["orders", "payments", "notifications", "analytics"] {
             services["MERIDIAN_SERVICES_\(role.uppercased())_URL"] = "http://127.0.0.1:\(checkout.port)"
         }
         let gateway = try started.start(
@@ -91,6 +92,10 @@ import Testing
             $0.items.first?["status"] as? String == "sent"
         }
         #expect(notified.items.first?["subject"] as? String == "Your order \(id) is confirmed")
+        // The analytics role of the checkout process counted it; the gateway forwards /api/analytics there.
+        _ = try await api.eventually("/api/analytics/orders", token: root, timeout: .seconds(30)) {
+            $0.items.contains { ($0["metrics"] as? [String: Any])?["revenue_cents"] as? Int == 9000 }
+        }
         // The internal routes need a service token.
         let internalAnswer = try await APIClient(port: ports.catalog).call("GET", "/internal/products/\(lamp)", token: ada)
         #expect(internalAnswer.status == 403)

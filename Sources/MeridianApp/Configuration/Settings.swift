@@ -91,6 +91,12 @@ public struct MeridianSettings: Sendable {
         case ingestJobs = "ingest-jobs"
         /// Streaming analytics: the jobs' event-time windows, to the results topic and the SQL sink.
         case analytics
+
+        /// The role in setting keys (`services.ingestJobsUrl`).
+        public var settingName: String {
+            let parts = rawValue.split(separator: "-")
+            return parts.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.capitalized }.joined()
+        }
     }
 
     /// Which adapter of the event-log port to use.
@@ -187,9 +193,9 @@ public struct MeridianSettings: Sendable {
             "log.level", default: "info", ["trace", "debug", "info", "notice", "warning", "error", "critical"])
         logFormat = try config.choice("log.format", default: "auto", ["auto", "json", "text"])
         serviceURLs = [:]
-        // The images, ingest-jobs and analytics roles are called by no other role.
-        for role in Role.allCases where ![.gateway, .images, .ingestJobs, .analytics].contains(role) {
-            let key = "services.\(role.rawValue)Url"
+        // The images role is called by no other role; the gateway forwards to every other one.
+        for role in Role.allCases where ![.gateway, .images].contains(role) {
+            let key = "services.\(role.settingName)Url"
             guard let url = try config.optionalString(key), !url.isEmpty else { continue }
             guard let parsed = URLComponents(string: url), ["http", "https"].contains(parsed.scheme), parsed.host != nil else {
                 throw config.invalid(key, "'\(url)' is not an http(s) URL")
@@ -200,7 +206,7 @@ public struct MeridianSettings: Sendable {
         where roles.contains(role) {
             for needed in needs where !roles.contains(needed) && serviceURLs[needed] == nil {
                 throw InvalidSetting(
-                    key: "services.\(needed.rawValue)Url",
+                    key: "services.\(needed.settingName)Url",
                     reason: "\(role.rawValue) needs the \(needed.rawValue) service: run it in this process or set its URL")
             }
         }
