@@ -96,26 +96,25 @@ def check_directory(directory, problems):
 
 
 def checkov(paths, problems):
-    command = ["checkov", "--skip-download", "--quiet", "--compact", "-o", "json", "--framework", "terraform"]
+    """checkov per directory (given several, checkov 3 prints one JSON document after another)."""
+    checked = 0
     for path in paths:
-        command += ["-d", str(path)]
-    run = subprocess.run(command, capture_output=True, text=True)
-    try:
-        reports = json.loads(run.stdout)
-    except json.JSONDecodeError:
-        problems.append(f"checkov did not run: {run.stdout[-2000:]}{run.stderr[-2000:]}")
-        return 0
-    if isinstance(reports, dict):
-        reports = [reports]
-    passed = 0
-    for report in reports:
-        results = report.get("results", {}) if isinstance(report, dict) else {}
-        passed += len(results.get("passed_checks", []))
-        for failed in results.get("failed_checks", []):
-            problems.append(
-                f"checkov {failed['check_id']} ({failed.get('check_name', '')}): {failed.get('resource')} in "
-                f"{failed.get('file_path')}:{failed.get('file_line_range')}")
-    return passed
+        command = ["checkov", "--skip-download", "--quiet", "--compact", "-o", "json", "--framework", "terraform",
+                   "-d", str(path)]
+        run = subprocess.run(command, capture_output=True, text=True)
+        try:
+            reports = json.loads(run.stdout)
+        except json.JSONDecodeError:
+            problems.append(f"{shown(path)}: checkov did not run: {run.stdout[-2000:]}{run.stderr[-2000:]}")
+            continue
+        for report in reports if isinstance(reports, list) else [reports]:
+            results = report.get("results", {}) if isinstance(report, dict) else {}
+            for failed in results.get("failed_checks", []):
+                problems.append(
+                    f"checkov {failed['check_id']} ({failed.get('check_name', '')}): {failed.get('resource')} in "
+                    f"{shown(path)}{failed.get('file_path')}:{failed.get('file_line_range')}")
+        checked += 1
+    return checked
 
 
 def main():
@@ -126,13 +125,14 @@ def main():
     problems = []
     for directory in paths:
         check_directory(directory, problems)
-    passed = checkov(paths, problems)
+    checked = checkov(paths, problems)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
         print(f"check-terraform: {len(problems)} problems", file=sys.stderr)
         return 1
-    print(f"check-terraform: {len(paths)} directories parse, are formatted and documented; checkov: {passed} passed, 0 failed")
+    print(f"check-terraform: {len(paths)} directories parse, are formatted and documented; checkov: no failed check "
+          f"in {checked}")
     return 0
 
 
