@@ -170,6 +170,12 @@ private func assemble(
     if settings.roles.contains(.images), let objects {
         services.append(try buildImages(settings: settings, eventLog: eventLog, objects: objects, logger: logger))
     }
+    if let embedded = eventLog as? EmbeddedEventLog {
+        services.append(
+            ConsumerLagReporter(
+                log: embedded, interval: .milliseconds(max(settings.kafka.statisticsIntervalMilliseconds, 1_000)),
+                factory: metrics, logger: logger))
+    }
     if let files = objects as? FileObjectStore {
         // The local files' presigned URLs and public variants point at this server.
         commerce.routes.append(

@@ -328,6 +328,39 @@ public final class EmbeddedEventLog: EventLog, Service {
         }
     }
 
+    /// A consumer group's backlog on one topic.
+    public struct ConsumerLag: Sendable, Hashable {
+        public var group: String
+        public var topic: String
+        /// Records the group has yet to read: the topic's end offsets minus the group's committed positions.
+        public var records: Int64
+    }
+
+    /// The backlog of every group that committed on a topic (what Kafka reports as consumer lag): a partition the
+    /// group never committed counts from the log's start.
+    public func consumerLag() async throws -> [ConsumerLag] {
+        var committed: [String: [PartitionKey: Int64]] = [:]
+        for row in try await readConnection.query("SELECT consumer_group, topic, partition, next_offset FROM group_offsets") {
+            guard let group = row.column("consumer_group")?.string, let topic = row.column("topic")?.string,
+                let partition = row.column("partition")?.integer, let next = row.column("next_offset")?.integer
+            else { continue }
+            committed[group, default: [:]][PartitionKey(topic: topic, partition: Int32(partition))] = Int64(next)
+        }
+        let ends = catalog.withLock { $0 }
+        var lags: [ConsumerLag] = []
+        for (group, positions) in committed.sorted(by: { $0.key < $1.key }) {
+            for topic in Set(positions.keys.map(\.topic)).sorted() {
+                var records: Int64 = 0
+                for partition in 0..<(ends.partitions[topic] ?? 0) {
+                    let key = PartitionKey(topic: topic, partition: partition)
+                    records += max(0, (ends.nextOffsets[key] ?? 0) - (positions[key] ?? 0))
+                }
+                lags.append(ConsumerLag(group: group, topic: topic, records: records))
+            }
+        }
+        return lags
+    }
+
     public func makeConsumer(_ options: ConsumerOptions) async throws -> any EventLogConsumer {
         var committed: [PartitionKey: Int64] = [:]
         if let group = options.group, !options.fromBeginning {

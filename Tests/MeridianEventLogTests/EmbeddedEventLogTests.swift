@@ -61,6 +61,32 @@ func readAll(_ consumer: any EventLogConsumer, count: Int, timeout: Duration = .
         await log.close()
     }
 
+    /// What `meridian_eventlog_consumer_lag` reports for the embedded log: per group and topic, the records not yet
+    /// committed, every partition counted.
+    @Test func consumerLagIsWhatAGroupHasYetToCommit() async throws {
+        let directory = try TemporaryDirectory()
+        let log = try await openLog(directory.database, partitions: 2)
+        _ = await log.append((0..<6).map { record("orders", key: "k\($0)", value: "\($0)") })
+        #expect(try await log.consumerLag().isEmpty, "no group committed yet")
+        let consumer = try await log.makeConsumer(ConsumerOptions(group: "g", topics: ["orders"], fromBeginning: false))
+        let records = try await readAll(consumer, count: 6)
+        #expect(records.count == 6)
+        try await consumer.commit(Array(records.prefix(2)))
+        // The commit of two records leaves four, whichever partitions they were on.
+        var lag = try await log.consumerLag()
+        let deadline = ContinuousClock.now.advanced(by: .seconds(5))
+        while lag.first?.records != 4, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+            lag = try await log.consumerLag()
+        }
+        #expect(lag == [.init(group: "g", topic: "orders", records: 4)])
+        try await consumer.commit(records)
+        _ = await log.append([record("orders", key: nil, value: "late")])
+        #expect(try await log.consumerLag() == [.init(group: "g", topic: "orders", records: 1)])
+        await consumer.close()
+        await log.close()
+    }
+
     @Test func aKeyAlwaysLandsInTheSamePartition() async throws {
         let directory = try TemporaryDirectory()
         let log = try await openLog(directory.database, partitions: 8)
