@@ -59,7 +59,7 @@ public final class PostgresStore: SQLStoreAdapter {
                 PostgresConnection.Configuration(
                     host: target.host, port: target.port, username: target.user, password: target.password,
                     database: target.database,
-                    tls: target.requireTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
+                    tls: target.requireTLS ? .require(try NIOSSLContext(configuration: target.tlsConfiguration)) : .disable)
             }
         let connect = Task {
             try await PostgresConnection.connect(
@@ -93,7 +93,8 @@ public final class PostgresStore: SQLStoreAdapter {
         return "\(error.code)"
     }
 
-    /// What is wrong with the options of a `postgres://` URL (`sslmode`, `prepared_statements`, `host`), or nil.
+    /// What is wrong with the options of a `postgres://` URL (`sslmode`, `sslrootcert`, `prepared_statements`,
+    /// `host`), or nil.
     public static func optionsProblem(in url: String) -> String? {
         guard let components = URLComponents(string: url), let target = Target(url) else {
             return "not a PostgreSQL URL: expected postgres://user[:password]@host[:port]/database"
@@ -103,6 +104,13 @@ public final class PostgresStore: SQLStoreAdapter {
             case ("sslmode", let value) where value == "disable" || Target.tlsModes.contains(value): continue
             case ("prepared_statements", "true"), ("prepared_statements", "false"): continue
             case ("host", let value) where value.hasPrefix("/"): continue
+            case ("sslrootcert", let value) where value.hasPrefix("/"):
+                guard target.requireTLS else { return "sslrootcert needs sslmode=require: it is the CA TLS verifies with" }
+                guard FileManager.default.isReadableFile(atPath: value) else {
+                    return "sslrootcert=\(value) cannot be read: give a PEM file of the server's CA"
+                }
+            case ("sslrootcert", let value):
+                return "sslrootcert=\(value): give the absolute path of a PEM file of the server's CA"
             case ("sslmode", let value):
                 return "sslmode=\(value) is not supported: use require (TLS, certificate verified) or disable"
             case ("prepared_statements", let value):
@@ -110,7 +118,7 @@ public final class PostgresStore: SQLStoreAdapter {
             case ("host", let value):
                 return "host=\(value): give the directory of PostgreSQL's Unix socket, an absolute path"
             case (let name, _):
-                return "unknown option \(name): the options are sslmode, prepared_statements and host"
+                return "unknown option \(name): the options are sslmode, sslrootcert, prepared_statements and host"
             }
         }
         if target.socketPath != nil, target.requireTLS {
@@ -129,6 +137,9 @@ public final class PostgresStore: SQLStoreAdapter {
         var requireTLS: Bool
         /// `prepared_statements=false` runs every statement unnamed.
         var preparedStatements: Bool
+        /// `sslrootcert=/path/ca.pem` (libpq's name): the CA the server's certificate is verified against, instead of
+        /// the system's (Cloud SQL and DigitalOcean sign with CAs of their own).
+        var rootCertificate: String?
         /// With `host=/directory` (libpq's convention), the server's Unix socket in that directory,
         /// `.s.PGSQL.<port>`: no TCP for a server on the same machine (or a proxy's socket, as the Cloud SQL
         /// Auth Proxy offers).
@@ -161,6 +172,14 @@ public final class PostgresStore: SQLStoreAdapter {
                 components.queryItems?.contains { $0.name == "sslmode" && Self.tlsModes.contains($0.value ?? "") } ?? false
             preparedStatements =
                 components.queryItems?.contains { $0.name == "prepared_statements" && $0.value == "false" } != true
+            rootCertificate = components.queryItems?.last { $0.name == "sslrootcert" }?.value
+        }
+
+        /// TLS that verifies the server's certificate and name, against `sslrootcert` when given.
+        var tlsConfiguration: TLSConfiguration {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            if let rootCertificate { configuration.trustRoots = .file(rootCertificate) }
+            return configuration
         }
     }
 
@@ -175,7 +194,7 @@ public final class PostgresStore: SQLStoreAdapter {
         }
         return PostgresClient.Configuration(
             host: target.host, port: target.port, username: target.user, password: target.password,
-            database: target.database, tls: target.requireTLS ? .require(.makeClientConfiguration()) : .disable)
+            database: target.database, tls: target.requireTLS ? .require(target.tlsConfiguration) : .disable)
     }
 
     /// Returns once ``run()`` has started the pool (at once from then on).
