@@ -215,9 +215,10 @@ public struct SQLAnalyticsStore: Sendable {
     }
 
     /// Results of `job` whose window starts in `[from, to)` (RFC 3339 as stored), of `key` when given, oldest first, at
-    /// most `limit`: the windows emitted, and with `open` the windows still open as provisional results.
+    /// most `limit`: the windows emitted, and with `open` the windows still open as provisional results; newest first
+    /// with `newestFirst`.
     public func results(
-        job: String, from: String?, to: String?, key: String?, limit: Int, open: Bool = false
+        job: String, from: String?, to: String?, key: String?, limit: Int, open: Bool = false, newestFirst: Bool = false
     ) async throws -> [StoredResult] {
         try await store.withDatabase { database in
             var query = SQLQueryString(
@@ -232,7 +233,8 @@ public struct SQLAnalyticsStore: Sendable {
                 query.appendInterpolation(bind: job)
                 Self.filter(&query, from: from, to: to, key: key)
             }
-            query.appendInterpolation(unsafeRaw: " ORDER BY window_start, key LIMIT ")
+            query.appendInterpolation(
+                unsafeRaw: newestFirst ? " ORDER BY window_start DESC, key LIMIT " : " ORDER BY window_start, key LIMIT ")
             query.appendInterpolation(bind: max(1, min(limit, 10_000)))
             return try await database.raw(query).all().map { row in
                 let revision = try row.decode(column: "revision", as: Int.self)
@@ -252,19 +254,7 @@ public struct SQLAnalyticsStore: Sendable {
 
     /// The latest window (emitted or open) of `key` in `job`.
     public func latest(job: String, key: String) async throws -> StoredResult? {
-        let emitted = try await store.withDatabase { database in
-            try await database.raw(
-                """
-                SELECT window_start FROM analytics_metrics WHERE job = \(bind: job) AND key = \(bind: key)
-                UNION ALL SELECT window_start FROM analytics_open_windows WHERE job = \(bind: job) AND key = \(bind: key)
-                ORDER BY window_start DESC LIMIT 1
-                """
-            ).first()?.decode(column: "window_start", as: String.self)
-        }
-        guard let emitted else { return nil }
-        return try await results(job: job, from: emitted, to: nil, key: key, limit: 2, open: true).first {
-            $0.result.windowStart == emitted
-        }
+        try await results(job: job, from: nil, to: nil, key: key, limit: 1, open: true, newestFirst: true).first
     }
 
     private static func filter(_ query: inout SQLQueryString, from: String?, to: String?, key: String?) {
