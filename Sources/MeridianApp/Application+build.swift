@@ -64,12 +64,15 @@ public struct MeridianApplication: Sendable {
     /// The commerce roles' APIs (the router has them; kept to list the routes).
     public var routes: [any APIRoutes] = []
     public var http: Application<RouterResponder<MeridianRequestContext>>
+    /// The span exporter when `tracing.enabled` (``bootstrapTracing(_:version:logger:)``).
+    public var tracing: (any Service)?
 
     /// Services in start order; graceful shutdown runs in reverse: first draining (readiness 503,
     /// new events 503, in-flight events finish), then the HTTP server, then the workers, then the store
-    /// and the event log.
+    /// and the event log, and last the span exporter, which flushes what they recorded.
     public var services: [any Service] {
-        var services: [any Service] = [eventLog]
+        var services: [any Service] = tracing.map { [$0] } ?? []
+        services.append(eventLog)
         if let store { services.append(store) }
         services += workers
         services.append(http)
@@ -192,7 +195,7 @@ private func assemble(
         eventLog: eventLog, ingestor: ingestor, registry: registry, metrics: metrics, tokens: tokens, store: store,
         migrated: store == nil ? nil : migrated, routes: commerce.routes, proxy: proxy, gateway: settings.gateway,
         corsOrigin: settings.corsOrigin, limits: settings.limits, trustedProxies: settings.trustedProxies,
-        accounts: accounts)
+        accounts: accounts, tracing: settings.tracing.enabled)
     var http = Application(
         router: router,
         server: .http1(configuration: .init(additionalChannelHandlers: [ParserErrorHandler()])),
@@ -252,9 +255,15 @@ public func buildRouter(
     corsOrigin: String = "",
     limits: RequestLimits = .init(),
     trustedProxies: [CIDR] = [],
-    accounts: (any AccountStatus)? = nil
+    accounts: (any AccountStatus)? = nil,
+    tracing: Bool = false
 ) -> Router<MeridianRequestContext> {
     let router = Router(context: MeridianRequestContext.self)
+    if tracing {
+        // Outermost: the server span (a child of the caller's `traceparent`) covers the whole answer, and every
+        // handler, outbox write and outgoing call below runs in its context.
+        router.add(middleware: TracingMiddleware(recordingHeaders: [.requestID]))
+    }
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: HTTPMetricsMiddleware(factory: metrics))
     router.add(middleware: SecurityHeadersMiddleware())

@@ -11,6 +11,7 @@ import Synchronization
 /// `source` for errors. Metadata given as numbers stays numbers.
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
     public var logLevel: Logger.Level
     private let label: String
     private static let output = Mutex(())
@@ -31,7 +32,9 @@ public struct JSONLogHandler: LogHandler {
         line.string("level", event.level.rawValue)
         line.string("logger", label)
         line.string("msg", event.message.description)
-        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+        var merged = metadata
+        if let provided = metadataProvider?.get(), !provided.isEmpty { merged.merge(provided) { _, new in new } }
+        if let given = event.metadata { merged.merge(given) { _, new in new } }
         for key in merged.keys.sorted() where !["ts", "level", "logger", "msg"].contains(key) {
             line.value(key, merged[key]!)
         }
@@ -107,16 +110,23 @@ extension JSONText {
 
 /// Bootstraps swift-log for the process: swift-log's plain text for people, or JSON lines for collectors.
 /// `auto` (the default) means text when standard error is a terminal, JSON lines otherwise.
-public func bootstrapLogging(format: String, level: String) {
+/// `metadataProvider` adds metadata to every line (the current span's `trace_id` and `span_id` with tracing on).
+public func bootstrapLogging(format: String, level: String, metadataProvider: Logger.MetadataProvider? = nil) {
     let logLevel = Logger.Level(rawValue: level.lowercased()) ?? .info
     let text = format == "text" || (format == "auto" && isatty(STDERR_FILENO) == 1)
     if text {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = logLevel
-            return handler
-        }
+        LoggingSystem.bootstrap(
+            { label, provider in
+                var handler = StreamLogHandler.standardError(label: label, metadataProvider: provider)
+                handler.logLevel = logLevel
+                return handler
+            }, metadataProvider: metadataProvider)
     } else {
-        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: logLevel) }
+        LoggingSystem.bootstrap(
+            { label, provider in
+                var handler = JSONLogHandler(label: label, level: logLevel)
+                handler.metadataProvider = provider
+                return handler
+            }, metadataProvider: metadataProvider)
     }
 }

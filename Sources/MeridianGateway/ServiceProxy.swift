@@ -7,6 +7,7 @@ import MeridianCore
 import MeridianHTTP
 import NIOCore
 import NIOHTTP1
+import Tracing
 
 /// A path prefix of the public API and the service that answers it.
 public struct GatewayRoute: Sendable, Hashable {
@@ -62,9 +63,24 @@ public struct ServiceProxyMiddleware: RouterMiddleware {
         guard let route = routes.first(where: { path == $0.prefix || path.hasPrefix($0.prefix + "/") }) else {
             return try await next(request, context)
         }
+        // With tracing on, the forwarded request carries the gateway's span (async-http-client adds it), not the client's.
+        let tracing = TraceContext.traceparent() != nil
+        return try await withSpan("proxy \(route.service)", ofKind: .internal) { span in
+            span.attributes["meridian.upstream"] = route.service
+            return try await forward(request, context: context, to: route, dropping: tracing ? Self.traceFields : [])
+        }
+    }
+
+    /// The W3C trace context fields, replaced by the gateway's own when it traces.
+    static let traceFields: Set<String> = ["traceparent", "tracestate"]
+
+    private func forward(_ request: Request, context: Context, to route: GatewayRoute, dropping: Set<String>)
+        async throws -> Response
+    {
         var forwarded = HTTPClientRequest(url: route.baseURL + request.uri.description)
         forwarded.method = HTTPMethod(rawValue: request.method.rawValue)
-        for field in request.headers where !Self.hopByHop.contains(field.name.canonicalName) {
+        for field in request.headers
+        where !Self.hopByHop.contains(field.name.canonicalName) && !dropping.contains(field.name.canonicalName) {
             forwarded.headers.add(name: field.name.rawName, value: field.value)
         }
         forwarded.headers.replaceOrAdd(name: "X-Request-ID", value: context.requestID)

@@ -209,7 +209,10 @@ public struct IngestController: APIRoutes {
         }
     }
 
+    /// The trace context the events carry: this request's span with tracing on, otherwise the client's
+    /// `traceparent` when it is well formed.
     private func traceparent(_ request: Request) -> String? {
+        if let current = TraceContext.traceparent() { return current }
         guard let value = request.headers[.traceparent], value.utf8.count == 55, value.split(separator: "-").count == 4
         else { return nil }
         return value

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MeridianCore
 import Synchronization
+import Tracing
 
 /// How a consumer of domain events treats each record, the same way for every role:
 /// a record that is not a CloudEvent, or whose data cannot be read, goes to `events-dlq` at once
@@ -142,26 +143,45 @@ public struct EventHandling: Sendable {
     }
 
     /// One record: retried with backoff, dead-lettered when unreadable or after the last attempt.
+    ///
+    /// With tracing on, the handling is a consumer span in the trace the record's `traceparent` names (the request
+    /// that wrote it), and what the handler writes to its outbox carries this span's context on.
     private func handleOne(_ record: ConsumedRecord, _ handle: @Sendable (CloudEvent) async throws -> Void) async throws {
         guard let event = CloudEvent(record: record) else {
             try await deadLetter(record, error: "not a CloudEvent in binary content mode", errorClass: "validation", attempts: 1)
             return
         }
+        let parent = TraceContext.extract(record.headers)
+        try await withSpan("process \(event.type)", context: parent, ofKind: .consumer) { span in
+            span.attributes["messaging.operation.type"] = "process"
+            span.attributes["messaging.destination.name"] = record.topic
+            span.attributes["messaging.destination.partition.id"] = "\(record.partition)"
+            span.attributes["messaging.consumer.group.name"] = consumer
+            span.attributes["messaging.message.id"] = event.id
+            span.attributes["cloudevents.event_type"] = event.type
+            try await handleAttempts(record, event, span: span, handle)
+        }
+    }
+
+    private func handleAttempts(
+        _ record: ConsumedRecord, _ event: CloudEvent, span: any Span, _ handle: @Sendable (CloudEvent) async throws -> Void
+    ) async throws {
         var backoff = configuration.firstBackoff
         for attempt in 1...max(1, configuration.attempts) {
             do {
                 try await handle(event)
                 return
             } catch let error as UnreadableEvent {
-                try await deadLetter(record, error: error.description, errorClass: "validation", attempts: attempt)
+                try await deadLetter(record, span: span, error: error.description, errorClass: "validation", attempts: attempt)
                 return
             } catch let error as any DeadLetterNow {
-                try await deadLetter(record, error: "\(error)", errorClass: "processing", attempts: error.attempts)
+                try await deadLetter(record, span: span, error: "\(error)", errorClass: "processing", attempts: error.attempts)
                 return
             } catch {
+                span.recordError(error)
                 guard attempt < configuration.attempts, !Task.isCancelled else {
                     if Task.isCancelled { throw CancellationError() }
-                    try await deadLetter(record, error: "\(error)", errorClass: "processing", attempts: attempt)
+                    try await deadLetter(record, span: span, error: "\(error)", errorClass: "processing", attempts: attempt)
                     return
                 }
                 logger.warning(
@@ -175,7 +195,10 @@ public struct EventHandling: Sendable {
         }
     }
 
-    private func deadLetter(_ record: ConsumedRecord, error: String, errorClass: String, attempts: Int) async throws {
+    private func deadLetter(
+        _ record: ConsumedRecord, span: (any Span)? = nil, error: String, errorClass: String, attempts: Int
+    ) async throws {
+        span?.setStatus(SpanStatus(code: .error, message: "dead-lettered (\(errorClass))"))
         let original = EventRecord(topic: record.topic, key: record.key, value: record.value, headers: record.headers)
         let dead = DeadLetter.record(for: original, topics: topics, error: error, errorClass: errorClass, attempts: attempts)
         if case .failure(let failure) = await eventLog.append([dead])[0] { throw failure }

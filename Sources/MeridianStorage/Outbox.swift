@@ -34,11 +34,12 @@ public enum Outbox {
     ]
 
     /// Adds records to the outbox of `service`, inside the caller's transaction; once that commits, the
-    /// service's relay in this process is woken (``CommitSignals``).
+    /// service's relay in this process is woken (``CommitSignals``). Each record keeps the trace context of the
+    /// task that wrote it (the HTTP request's or the consumed event's span, with tracing on) in its headers.
     public static func enqueue(_ records: [EventRecord], service: String, in database: any SQLDatabase) async throws {
         CommitSignals.written(by: service)
         let now = Timestamp.format(Date())
-        for record in records {
+        for record in records.map({ $0.tracingCurrentContext() }) {
             try await database.raw(
                 """
                 INSERT INTO outbox (service, topic, record_key, record_value, headers, created_at)

@@ -168,7 +168,7 @@ enum ProcessWide {
     static let registry = PrometheusCollectorRegistry()
 
     static func bootstrap(_ settings: MeridianSettings) {
-        bootstrapLogging(format: settings.logFormat, level: settings.logLevel)
+        bootstrapLogging(format: settings.logFormat, level: settings.logLevel, metadataProvider: tracingLogMetadata(settings))
         MetricsSystem.bootstrap(makeMetricsFactory(registry: registry))
     }
 }
@@ -207,7 +207,9 @@ struct Serve: AsyncParsableCommand {
         for warning in settings.warnings { logger.warning("\(warning)") }
         do {
             try await checkStartup(settings, logger: logger)
-            let application = try await buildApplication(
+            // Before the application's HTTP clients are made: each takes the tracer it finds then.
+            let tracing = try bootstrapTracing(settings, version: MeridianVersion.current, logger: logger)
+            var application = try await buildApplication(
                 settings: settings,
                 logger: logger,
                 registry: ProcessWide.registry,
@@ -215,6 +217,7 @@ struct Serve: AsyncParsableCommand {
                 onServerRunning: { port in
                     logger.info("meridian is serving", metadata: startupMetadata(settings, port: port))
                 })
+            application.tracing = tracing
             try await application.run(logger: logger)
         } catch {
             throw CommandFailure(startup: error, settings: settings)

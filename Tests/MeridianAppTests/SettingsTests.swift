@@ -44,6 +44,9 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         #expect(settings.roles == MeridianSettings.Role.allCases)
         #expect(settings.shutdownTimeout == .seconds(30))
         #expect(settings.ingest.ack == .durable)
+        #expect(!settings.tracing.enabled)
+        #expect(settings.tracing.endpoint == "http://localhost:4318/v1/traces")
+        #expect(settings.tracing.wireProtocol == .protobuf && settings.tracing.sampleRatio == 1)
     }
 
     @Test func layersCommandLineOverEnvironmentOverFile() async throws {
@@ -81,6 +84,12 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         ("MERIDIAN_STORAGE_URL", "postgres://u@db/shop?prepared_statements=flase", "storage.url"),
         ("MERIDIAN_STORAGE_URL", "postgres://u@db/shop?sslmode=prefer", "storage.url"),
         ("MERIDIAN_STORAGE_URL", "postgres://u@db/shop?pool=3", "storage.url"),
+        ("MERIDIAN_TRACING_ENABLED", "yes please", "tracing.enabled"),
+        ("MERIDIAN_TRACING_ENDPOINT", "tempo:4318", "tracing.endpoint"),
+        ("MERIDIAN_TRACING_PROTOCOL", "grpc", "tracing.protocol"),
+        ("MERIDIAN_TRACING_SAMPLE_RATIO", "1.5", "tracing.sampleRatio"),
+        ("MERIDIAN_TRACING_SAMPLE_RATIO", "-0.1", "tracing.sampleRatio"),
+        ("MERIDIAN_TRACING_SERVICE_NAME", "", "tracing.serviceName"),
     ])
     func badValuesNameTheirKey(variable: String, value: String, key: String) async throws {
         let reader = try await MeridianSettings.reader(environment: [variable: value])

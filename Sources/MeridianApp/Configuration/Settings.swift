@@ -72,6 +72,8 @@ public struct MeridianSettings: Sendable {
     /// The one origin browsers may call the API from (`*` for any); empty sends no CORS headers.
     public var corsOrigin: String
     public var shutdownTimeout: Duration
+    /// Distributed tracing over OTLP (`tracing.*`).
+    public var tracing: TracingSettings
     public var logLevel: String
     /// `auto` (text on a terminal, else JSON lines), `json` or `text`.
     public var logFormat: String
@@ -189,6 +191,7 @@ public struct MeridianSettings: Sendable {
         images = try ImagesSettings(reader: config.scoped(to: "images"))
         serviceCalls = try ServiceClient.Configuration(reader: config.scoped(to: "services"))
         shutdownTimeout = try config.seconds("shutdown.timeoutSeconds", default: 30, in: 0.1...3600)
+        tracing = try TracingSettings(reader: config.scoped(to: "tracing"))
         logLevel = try config.choice(
             "log.level", default: "info", ["trace", "debug", "info", "notice", "warning", "error", "critical"])
         logFormat = try config.choice("log.format", default: "auto", ["auto", "json", "text"])

@@ -1,0 +1,40 @@
+import Logging
+import OTel
+import ServiceLifecycle
+import Tracing
+
+/// Starts distributed tracing for this process when `tracing.enabled`: swift-otel's tracer (W3C trace context,
+/// a parent-based ratio sampler, a batch processor, the OTLP/HTTP exporter) becomes the process's instrument, so
+/// Hummingbird's `TracingMiddleware`, async-http-client's requests, the outbox and the consumers use it.
+///
+/// Call it before any HTTP client is created (a client takes the instrument it finds then). The returned service
+/// exports the spans; run it first in the service group, so it stops last and flushes what the others recorded.
+/// The standard `OTEL_*` variables (`OTEL_EXPORTER_OTLP_TRACES_HEADERS`, `..._CERTIFICATE`, ...) apply on top.
+public func bootstrapTracing(_ settings: MeridianSettings, version: String, logger: Logger) throws -> (any Service)? {
+    let tracing = settings.tracing
+    guard tracing.enabled else { return nil }
+    var configuration = OTel.Configuration.default
+    configuration.serviceName =
+        tracing.serviceName ?? (settings.roles.count == 1 ? "meridian-\(settings.roles[0].rawValue)" : "meridian")
+    configuration.resourceAttributes = ["service.version": version]
+    configuration.diagnosticLogger = .custom(logger)
+    configuration.logs.enabled = false
+    configuration.metrics.enabled = false
+    configuration.traces.enabled = true
+    configuration.traces.exporter = .otlp
+    configuration.traces.sampler = .parentBasedTraceIDRatio(ratio: tracing.sampleRatio) ?? .parentBasedAlwaysOn
+    configuration.traces.otlpExporter.endpoint = tracing.endpoint
+    configuration.traces.otlpExporter.protocol = tracing.wireProtocol == .json ? .httpJSON : .httpProtobuf
+    do {
+        let backend = try OTel.makeTracingBackend(configuration: configuration)
+        InstrumentationSystem.bootstrap(backend.factory)
+        return backend.service
+    } catch {
+        throw StartupError(.configuration, "cannot start tracing: \(error) (tracing.endpoint, OTEL_EXPORTER_OTLP_* variables)")
+    }
+}
+
+/// The logging metadata that ties a log line to its span (`trace_id`, `span_id`) while tracing is on.
+public func tracingLogMetadata(_ settings: MeridianSettings) -> Logger.MetadataProvider? {
+    settings.tracing.enabled ? OTel.makeLoggingMetadataProvider() : nil
+}
