@@ -25,6 +25,9 @@ public func bootstrapTracing(_ settings: MeridianSettings, version: String, logg
     configuration.traces.sampler = .parentBasedTraceIDRatio(ratio: tracing.sampleRatio) ?? .parentBasedAlwaysOn
     configuration.traces.otlpExporter.endpoint = tracing.endpoint
     configuration.traces.otlpExporter.protocol = tracing.wireProtocol == .json ? .httpJSON : .httpProtobuf
+    // Not OTLP's 10 s: async-http-client tries to connect to an unreachable collector until the deadline, and the
+    // last export runs after every other service stopped, so this bounds what a dead collector adds to a stop.
+    configuration.traces.otlpExporter.timeout = .seconds(3)
     do {
         let backend = try OTel.makeTracingBackend(configuration: configuration)
         InstrumentationSystem.bootstrap(backend.factory)
