@@ -21,7 +21,9 @@ ROLES = {
     "MeridianPayments", "MeridianNotifications", "MeridianImages", "MeridianIngestJobs", "MeridianAnalytics",
 }
 NO_IO = {"MeridianCore", "MeridianContracts"}
-IO_ALLOWED_IN_CORE = {"swift-collections"}
+# swift-distributed-tracing: only its Instrumentation API (ServiceContext and the propagation protocols, no I/O),
+# for the trace context in record headers (MeridianCore/EventLog/TraceContext.swift).
+IO_ALLOWED_IN_CORE = {"swift-collections", "swift-distributed-tracing"}
 DRIVERS = {"sqlite-nio", "sqlite-kit", "postgres-nio", "postgres-kit"}
 # Modules of the toolchain, and the C module whose headers come from the system.
 TOOLCHAIN = {

@@ -80,6 +80,16 @@ import Testing
                 let process = try started.start(dataDirectory: base, environment: environment)
                 try await process.waitUntilServing()
                 try await Self.placeOrder(APIClient(port: process.port), trace: trace)
+                // An ingested event carries the ingest request's span, in the client's trace (another one).
+                let ingestTrace = TraceID.random()
+                let event = try await APIClient(port: process.port).call(
+                    "POST", "/events", json: ["id": "traced-1", "type": "trace.test", "payload": [:] as [String: Any]],
+                    headers: ["traceparent": "00-\(ingestTrace.hex)-\(ingestTrace.parentSpan)-01"])
+                #expect(event.status == 202, "\(event)")
+                let read = try await runMeridian(["log", "read", "--topic", "events", "--data-dir", base])
+                let record = read.output.split(separator: "\n").first { $0.contains("traced-1") } ?? ""
+                #expect(record.contains("\"traceparent\":\"00-\(ingestTrace.hex)-"), "\(read.output)")
+                #expect(!record.contains(ingestTrace.parentSpan), "the ingest span's id, not the client's: \(record)")
                 // The log line of the notification (the log channel) names the span it was written in.
                 let lines = process.log.split(separator: "\n").filter { $0.contains("\"trace_id\":\"\(trace.hex)\"") }
                 #expect(lines.contains { $0.contains("\"span_id\":") }, "no log line of the trace:\n\(process.log)")

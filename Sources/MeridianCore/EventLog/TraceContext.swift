@@ -1,5 +1,4 @@
 import Instrumentation
-import ServiceContextModule
 
 /// The W3C trace context (`traceparent`, `tracestate`) in a record's headers, so one order is one trace from the
 /// HTTP request through the outbox and the event log into every consumer, across processes.
