@@ -3,7 +3,9 @@
 # log) with 32 customers, then 128, then PostgreSQL + the Kafka mock cluster with 128 (after a 5 s warm-up, so
 # the consumer groups have joined). Every run starts a fresh server and first measures the store's raw
 # transaction rate on the same disk or database (the same-run denominator).
-# Usage: scripts/bench-orders.sh [seconds] [rounds] [embedded|kafka|both] [prefer|poll]
+# `tracing` instead runs embedded with 32 customers twice per round, tracing off then on (every trace kept,
+# exported over OTLP/HTTP to a sink that answers 200): the cost of tracing, measured in one run.
+# Usage: scripts/bench-orders.sh [seconds] [rounds] [embedded|kafka|both|tracing] [prefer|poll]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-20}
@@ -11,7 +13,7 @@ ROUNDS=${2:-3}
 WHICH=${3:-both}
 WAIT=${4:-prefer}
 BIN=${BIN:-.build/release/meridian}
-if [ "$WHICH" != embedded ] && [ -z "${MERIDIAN_TEST_POSTGRES_URL:-}" ]; then
+if [ "$WHICH" != embedded ] && [ "$WHICH" != tracing ] && [ -z "${MERIDIAN_TEST_POSTGRES_URL:-}" ]; then
     # Again, inside a throw-away PostgreSQL server.
     exec env BIN="$BIN" scripts/with-postgres.sh "$0" "$@"
 fi
@@ -44,6 +46,33 @@ psql_reset() {
     PGOPTIONS="-c client_min_messages=warning" "$psql" "$1" -qc "DROP SCHEMA public CASCADE; CREATE SCHEMA public;" >/dev/null
 }
 
+if [ "$WHICH" = tracing ]; then
+    # An OTLP/HTTP sink: reads each export and answers 200 with an empty JSON response.
+    python3 - "$WORK/sink-port" >"$WORK/sink.log" 2>&1 <<'PY' &
+import http.server, sys
+class Sink(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+open(sys.argv[1], "w").write(str(server.server_address[1]))
+server.serve_forever()
+PY
+    for _ in $(seq 100); do [ -s "$WORK/sink-port" ] && break; sleep 0.1; done
+    SINK="http://127.0.0.1:$(cat "$WORK/sink-port")/v1/traces"
+    for round in $(seq "$ROUNDS"); do
+        echo "#### round $round"
+        run embedded 32 0 "sqlite:DATA/bench-floor.sqlite"
+        run embedded-traced 32 0 "sqlite:DATA/bench-floor.sqlite" MERIDIAN_TRACING_ENABLED=true MERIDIAN_TRACING_ENDPOINT="$SINK"
+    done
+    exit 0
+fi
 if [ "$WHICH" != embedded ]; then
     "$BIN" dev kafka --brokers 3 --bootstrap-file "$WORK/bootstrap" >"$WORK/kafka.log" 2>&1 &
     for _ in $(seq 100); do [ -s "$WORK/bootstrap" ] && break; sleep 0.1; done

@@ -39,8 +39,10 @@ public struct FunctionApplication: Sendable {
     public var eventLog: EventLogService
     /// The Lambda loop or the HTTP server.
     public var runtime: any Service
+    /// The span exporter when `tracing.enabled`: first, so it stops last and flushes.
+    public var tracing: (any Service)?
 
-    public var services: [any Service] { [eventLog, runtime] }
+    public var services: [any Service] { (tracing.map { [$0] } ?? []) + [eventLog, runtime] }
 
     public func serviceGroup(logger: Logger, signals: [UnixSignal] = [.sigterm, .sigint]) -> ServiceGroup {
         var configuration = ServiceGroupConfiguration(
@@ -108,6 +110,10 @@ public func buildFunction(
             }
         case .http:
             let router = Router(context: MeridianRequestContext.self)
+            if settings.tracing.enabled {
+                // A CloudEvent delivered over HTTP (Knative, Eventarc) carries its `traceparent` as a header.
+                router.add(middleware: TracingMiddleware())
+            }
             router.add(middleware: ProblemMiddleware())
             router.add(middleware: RequestLimitsMiddleware(limits: settings.limits))
             for routes in platformRoutes(eventLog: eventLog, ingestor: nil, registry: registry, metrics: metrics) {

@@ -127,8 +127,9 @@ public struct ImageFunction: Sendable {
         return .rejected(reason: reason)
     }
 
+    /// Appends the function's events, in the trace of the upload they answer (the consumer's or request's span).
     private func append(_ records: [EventRecord]) async throws {
-        for result in await eventLog.append(records) {
+        for result in await eventLog.append(records.map { $0.tracingCurrentContext() }) {
             if case .failure(let error) = result { throw error }
         }
     }

@@ -53,12 +53,14 @@ struct Function: AsyncParsableCommand {
             let logger = Logger(label: "meridian")
             for warning in settings.warnings { logger.warning("\(warning)") }
             do {
-                let function = try await buildFunction(
+                let tracing = try bootstrapTracing(settings, version: MeridianVersion.current, logger: logger)
+                var function = try await buildFunction(
                     settings: settings, runtime: runtime, lambdaAPI: environment["AWS_LAMBDA_RUNTIME_API"], logger: logger,
                     registry: ProcessWide.registry, metrics: MetricsSystem.factory,
                     onServerRunning: { port in
                         logger.info("the image function is serving CloudEvents", metadata: startupMetadata(settings, port: port))
                     })
+                function.tracing = tracing
                 if runtime == .lambda {
                     logger.info(
                         "the image function is waiting for Lambda invocations",

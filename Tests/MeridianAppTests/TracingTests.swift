@@ -9,6 +9,8 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 
+@testable import MeridianApp
+
 /// Distributed tracing as an operator turns it on (`tracing.enabled`): real `meridian serve` processes export
 /// OTLP/HTTP (JSON) to a receiver in this test, and one order, placed with the client's `traceparent`, is one trace
 /// across the gateway, the services and the event log: every span of it carries the client's trace id and has its
@@ -100,6 +102,65 @@ import Testing
                 #expect(traced.contains { $0.name == name }, "no span \(name): \(traced.map(\.name))")
             }
             Self.expectConnected(traced, trace: trace)
+        }
+    }
+
+    @Test func theImageFunctionContinuesTheTraceOfTheCloudEventItGets() async throws {
+        let photo = try #require(ImageFunctionSample.jpeg(width: 300, height: 300), "libvips makes a sample image")
+        let directory = NSTemporaryDirectory() + "meridian-trace-function-" + UUID().uuidString
+        let logPath = directory + ".log"
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: logPath)
+        }
+        try await OTLPReceiver.with { receiver in
+            let environment = Self.environment(receiver).merging(["MERIDIAN_DATA_DIR": directory]) { _, new in new }
+            // The upload, where the function's local object store reads it.
+            let settings = try MeridianSettings(
+                reader: try await MeridianSettings.reader(environment: [
+                    "MERIDIAN_DATA_DIR": directory, "MERIDIAN_ROLES": "images",
+                ]),
+                environment: [:])
+            _ = try await settings.objects.makeStore().put(
+                ObjectKey(rawValue: "uploads/products/p7/u7.jpg")!, contentType: "image/jpeg", bytes: photo)
+            let port = try freePort()
+            let function = try ChildProcess(
+                MeridianProcess.binary, ["function", "images", "--runtime", "http", "--port", "\(port)"],
+                environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new }, outputPath: logPath)
+            let trace = TraceID.random()
+            do {
+                let client = APIClient(port: port)
+                let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+                while (try? await client.call("GET", "/health"))?.status != 200 {
+                    guard function.isRunning, ContinuousClock.now < deadline else {
+                        throw TestFailure("the function did not start:\n\(function.output)")
+                    }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                let answer = try await client.call(
+                    "POST", "/",
+                    body: Data(
+                        #"{"bucket":"shop","name":"uploads/products/p7/u7.jpg","contentType":"image/jpeg","size":"100"}"#.utf8),
+                    headers: [
+                        "Content-Type": "application/json", "ce-specversion": "1.0", "ce-id": "7", "ce-source": "//storage",
+                        "ce-type": "google.cloud.storage.object.v1.finalized",
+                        "traceparent": "00-\(trace.hex)-\(trace.parentSpan)-01",
+                    ])
+                #expect(answer.status == 200 && answer.object["processed"] as? [String] == ["u7"], "\(answer)")
+            } catch {
+                _ = await function.stop()
+                throw error
+            }
+            #expect(await function.stop() == 0, "\(function.output)")
+            let traced = receiver.spans().filter { $0.traceID == trace.hex }
+            #expect(traced.contains { $0.service == "meridian-images" && $0.kind == 2 }, "\(receiver.spans())")
+            Self.expectConnected(traced, trace: trace)
+            // Its product-images.processed events carry the trace on.
+            let read = try await runMeridian(
+                ["log", "read", "--topic", "product-images.processed", "--data-dir", directory])
+            let records = read.output.split(separator: "\n")
+            #expect(records.count == 3, "\(read.output)")
+            #expect(records.allSatisfy { $0.contains("\"traceparent\":\"00-\(trace.hex)-") }, "\(read.output)")
         }
     }
 
