@@ -262,7 +262,7 @@ public func buildRouter(
     if tracing {
         // Outermost: the server span (a child of the caller's `traceparent`) covers the whole answer, and every
         // handler, outbox write and outgoing call below runs in its context.
-        router.add(middleware: TracingMiddleware(recordingHeaders: [.requestID]))
+        router.add(middleware: RequestTracingMiddleware())
     }
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: HTTPMetricsMiddleware(factory: metrics))

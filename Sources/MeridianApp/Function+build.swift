@@ -112,7 +112,7 @@ public func buildFunction(
             let router = Router(context: MeridianRequestContext.self)
             if settings.tracing.enabled {
                 // A CloudEvent delivered over HTTP (Knative, Eventarc) carries its `traceparent` as a header.
-                router.add(middleware: TracingMiddleware())
+                router.add(middleware: RequestTracingMiddleware())
             }
             router.add(middleware: ProblemMiddleware())
             router.add(middleware: RequestLimitsMiddleware(limits: settings.limits))

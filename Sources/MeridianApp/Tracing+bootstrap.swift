@@ -1,4 +1,6 @@
+import Hummingbird
 import Logging
+import MeridianHTTP
 import OTel
 import ServiceLifecycle
 import Tracing
@@ -40,4 +42,20 @@ public func bootstrapTracing(_ settings: MeridianSettings, version: String, logg
 /// The logging metadata that ties a log line to its span (`trace_id`, `span_id`) while tracing is on.
 public func tracingLogMetadata(_ settings: MeridianSettings) -> Logger.MetadataProvider? {
     settings.tracing.enabled ? OTel.makeLoggingMetadataProvider() : nil
+}
+
+/// Hummingbird's `TracingMiddleware` for every request but the probes and the scrape (`/health`, `/ready`,
+/// `/metrics`): a cluster asks those every few seconds per pod, and each would be a trace of its own.
+struct RequestTracingMiddleware: RouterMiddleware {
+    typealias Context = MeridianRequestContext
+
+    private let tracing = TracingMiddleware<MeridianRequestContext>(recordingHeaders: [.requestID])
+    static let untraced: Set<String> = ["/health", "/ready", "/metrics"]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        if Self.untraced.contains(request.uri.path) { return try await next(request, context) }
+        return try await tracing.handle(request, context: context, next: next)
+    }
 }

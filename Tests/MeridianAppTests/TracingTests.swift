@@ -96,8 +96,11 @@ import Testing
                 let lines = process.log.split(separator: "\n").filter { $0.contains("\"trace_id\":\"\(trace.hex)\"") }
                 #expect(lines.contains { $0.contains("\"span_id\":") }, "no log line of the trace:\n\(process.log)")
             }
-            let traced = receiver.spans().filter { $0.traceID == trace.hex }
+            let spans = receiver.spans()
+            let traced = spans.filter { $0.traceID == trace.hex }
             #expect(Set(traced.map(\.service)) == ["meridian"])
+            // The probes (waitUntilServing asked /health) are not traced.
+            #expect(!spans.contains { ["/health", "/ready", "/metrics"].contains($0.name) }, "\(spans)")
             for name in ["/api/orders", "process payment.requested", "process payment.succeeded", "process order.confirmed"] {
                 #expect(traced.contains { $0.name == name }, "no span \(name): \(traced.map(\.name))")
             }
