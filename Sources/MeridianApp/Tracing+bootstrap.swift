@@ -1,5 +1,7 @@
+import HTTPTypes
 import Hummingbird
 import Logging
+import MeridianCore
 import MeridianHTTP
 import OTel
 import ServiceLifecycle
@@ -19,7 +21,9 @@ public func bootstrapTracing(_ settings: MeridianSettings, version: String, logg
     configuration.serviceName =
         tracing.serviceName ?? (settings.roles.count == 1 ? "meridian-\(settings.roles[0].rawValue)" : "meridian")
     configuration.resourceAttributes = ["service.version": version]
-    configuration.diagnosticLogger = .custom(logger)
+    var diagnostics = logger
+    diagnostics.handler = TracingDiagnosticsHandler(base: logger.handler)
+    configuration.diagnosticLogger = .custom(diagnostics)
     configuration.logs.enabled = false
     configuration.metrics.enabled = false
     configuration.traces.enabled = true
@@ -56,6 +60,44 @@ struct RequestTracingMiddleware: RouterMiddleware {
         -> Response
     {
         if Self.untraced.contains(request.uri.path) { return try await next(request, context) }
+        var request = request
+        let parents = request.headers[values: .traceparent]
+        if !parents.isEmpty, parents.count > 1 || !TraceContext.isValid(traceparent: parents[0]) {
+            // Not a trace to continue (W3C: start a new one, and ignore `tracestate` with it).
+            var head = request.head
+            head.headerFields[.traceparent] = nil
+            head.headerFields[Self.tracestate] = nil
+            request = Request(head: head, body: request.body)
+        }
         return try await tracing.handle(request, context: context, next: next)
+    }
+
+    static let tracestate = HTTPField.Name("tracestate")!
+}
+
+/// swift-otel's diagnostics on the process's log handler, without the `carrier` it attaches when a trace context
+/// cannot be read: for an HTTP request that is every header, `Authorization` included.
+struct TracingDiagnosticsHandler: LogHandler {
+    var base: any LogHandler
+
+    var metadata: Logger.Metadata {
+        get { base.metadata }
+        set { base.metadata = newValue }
+    }
+
+    var logLevel: Logger.Level {
+        get { base.logLevel }
+        set { base.logLevel = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { base[metadataKey: key] }
+        set { base[metadataKey: key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var event = event
+        event.metadata?["carrier"] = nil
+        base.log(event: event)
     }
 }

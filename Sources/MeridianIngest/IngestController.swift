@@ -213,8 +213,7 @@ public struct IngestController: APIRoutes {
     /// `traceparent` when it is well formed.
     private func traceparent(_ request: Request) -> String? {
         if let current = TraceContext.traceparent() { return current }
-        guard let value = request.headers[.traceparent], value.utf8.count == 55, value.split(separator: "-").count == 4
-        else { return nil }
+        guard let value = request.headers[.traceparent], TraceContext.isValid(traceparent: value) else { return nil }
         return value
     }
 

@@ -92,6 +92,15 @@ import Testing
                 let record = read.output.split(separator: "\n").first { $0.contains("traced-1") } ?? ""
                 #expect(record.contains("\"traceparent\":\"00-\(ingestTrace.hex)-"), "\(read.output)")
                 #expect(!record.contains(ingestTrace.parentSpan), "the ingest span's id, not the client's: \(record)")
+                // A malformed traceparent starts a new trace; nothing of the request (its token) reaches the log.
+                let api = APIClient(port: process.port)
+                let token = try await api.login(email: "root@example.com", password: "a long admin password")
+                for forged in ["garbage", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01", "ff-\(trace.hex)-00"] {
+                    let answer = try await api.call("GET", "/api/orders", token: token, headers: ["traceparent": forged])
+                    #expect(answer.status == 200, "\(forged): \(answer)")
+                }
+                #expect(!process.log.contains(token), "the token is in the log:\n\(process.log)")
+                #expect(!process.log.contains("Failed to extract"), "\(process.log)")
                 // The log line of the notification (the log channel) names the span it was written in.
                 let lines = process.log.split(separator: "\n").filter { $0.contains("\"trace_id\":\"\(trace.hex)\"") }
                 #expect(lines.contains { $0.contains("\"span_id\":") }, "no log line of the trace:\n\(process.log)")

@@ -20,6 +20,25 @@ public enum TraceContext {
         return headers.first { $0.name == "traceparent" }?.stringValue
     }
 
+    /// Whether `value` is a W3C `traceparent` (Trace Context level 1): a two-digit version other than `ff`, a trace
+    /// id of 32 and a parent id of 16 lowercase hex digits, neither all zeros, and two digits of flags; a version
+    /// after `00` may go on after a `-`. Clients send anything; only what passes is propagated.
+    public static func isValid(traceparent value: String) -> Bool {
+        let bytes = Array(value.utf8.prefix(56))
+        guard bytes.count >= 55, bytes[2] == UInt8(ascii: "-"), bytes[35] == UInt8(ascii: "-"),
+            bytes[52] == UInt8(ascii: "-")
+        else { return false }
+        func hex(_ range: Range<Int>) -> Bool {
+            bytes[range].allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+        }
+        func zeros(_ range: Range<Int>) -> Bool { bytes[range].allSatisfy { $0 == 0x30 } }
+        guard hex(0..<2), hex(3..<35), hex(36..<52), hex(53..<55), !zeros(3..<35), !zeros(36..<52) else { return false }
+        let version = (bytes[0], bytes[1])
+        if version == (0x66, 0x66) { return false }
+        if version == (0x30, 0x30) { return value.utf8.count == 55 }
+        return bytes.count == 55 || bytes[55] == UInt8(ascii: "-")
+    }
+
     /// A context (children of `base`) with the trace context that `headers` carry, if any.
     public static func extract(_ headers: [EventHeader], base: ServiceContext = .topLevel) -> ServiceContext {
         var context = base
